@@ -1,0 +1,101 @@
+"""Typed settings for every part of bitbylaw, read from the environment and `.env`.
+
+Every field is documented in `.env.example`. Secrets are `SecretStr`: their repr is masked, so a
+settings object can be logged without leaking them. Nested groups use `__` in env names is NOT
+used; each setting has one flat, explicit env name (what operators type).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # -- engine ------------------------------------------------------------------------------
+    engine_backend: Literal["embedded", "redis"] = Field("embedded", alias="ENGINE_BACKEND")
+    engine_db_path: Path = Field(Path("data/engine.db"), alias="ENGINE_DB_PATH")
+    redis_url: str = Field("redis://127.0.0.1:6379/1", alias="REDIS_URL")
+    redis_prefix: str = Field("bitbylaw", alias="REDIS_PREFIX")
+    steps_dirs: list[str] = Field(default_factory=lambda: ["steps"], alias="STEPS_DIRS")
+    http_host: str = Field("127.0.0.1", alias="HTTP_HOST")
+    http_port: int = Field(3000, alias="HTTP_PORT")
+    http_max_body_bytes: int = Field(1024 * 1024, alias="HTTP_MAX_BODY_BYTES")
+    http_request_timeout_seconds: float = Field(60.0, alias="HTTP_REQUEST_TIMEOUT_SECONDS")
+    shutdown_grace_seconds: float = Field(30.0, alias="SHUTDOWN_GRACE_SECONDS")
+    visibility_timeout_seconds: float = Field(60.0, alias="VISIBILITY_TIMEOUT_SECONDS")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    health_dead_letter_threshold: int = Field(1, alias="HEALTH_DEAD_LETTER_THRESHOLD")
+
+    # -- service database (sync state, intents, audit) ------------------------------------------
+    database_url: str = Field("sqlite:///data/service.db", alias="DATABASE_URL")
+    audit_retention_days: int = Field(180, alias="AUDIT_RETENTION_DAYS")
+    audit_show_values: bool = Field(False, alias="AUDIT_SHOW_VALUES")
+
+    # -- EspoCRM -----------------------------------------------------------------------------
+    espocrm_api_base_url: str = Field("http://127.0.0.1:8081/api/v1", alias="ESPOCRM_API_BASE_URL")
+    espocrm_api_key: SecretStr = Field(SecretStr(""), alias="ESPOCRM_API_KEY")
+    espocrm_secret_key: SecretStr = Field(SecretStr(""), alias="ESPOCRM_SECRET_KEY")
+    # One secret for all webhooks, or a JSON map {"webhookId": "secret", ...}.
+    espocrm_webhook_secret: SecretStr = Field(SecretStr(""), alias="ESPOCRM_WEBHOOK_SECRET")
+    espocrm_webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, alias="ESPOCRM_WEBHOOK_SECRETS"
+    )
+    espocrm_admin_user_id: str = Field("1", alias="ESPOCRM_ADMIN_USER_ID")
+    espocrm_timeout_seconds: float = Field(30.0, alias="ESPOCRM_TIMEOUT_SECONDS")
+    espocrm_max_requests_per_second: float = Field(50.0, alias="ESPOCRM_MAX_REQUESTS_PER_SECOND")
+    service_public_url: str = Field("http://127.0.0.1:3000", alias="SERVICE_PUBLIC_URL")
+
+    # -- Advoware ----------------------------------------------------------------------------
+    advoware_api_base_url: str = Field("http://127.0.0.1:8082/", alias="ADVOWARE_API_BASE_URL")
+    advoware_token_url: str = Field("http://127.0.0.1:8082/api/v1/Token", alias="ADVOWARE_TOKEN_URL")
+    advoware_app_id: str = Field("bitbylaw", alias="ADVOWARE_APP_ID")
+    advoware_product_id: int = Field(64, alias="ADVOWARE_PRODUCT_ID")
+    advoware_kanzlei: str = Field("", alias="ADVOWARE_KANZLEI")
+    advoware_database: str = Field("", alias="ADVOWARE_DATABASE")
+    advoware_user: str = Field("", alias="ADVOWARE_USER")
+    advoware_role: int = Field(2, alias="ADVOWARE_ROLE")
+    advoware_password: SecretStr = Field(SecretStr(""), alias="ADVOWARE_PASSWORD")
+    advoware_api_key: SecretStr = Field(SecretStr(""), alias="ADVOWARE_API_KEY")  # base64 HMAC key
+    advoware_token_lifetime_minutes: float = Field(55.0, alias="ADVOWARE_TOKEN_LIFETIME_MINUTES")
+    advoware_timeout_seconds: float = Field(30.0, alias="ADVOWARE_TIMEOUT_SECONDS")
+    advoware_max_requests_per_second: float = Field(20.0, alias="ADVOWARE_MAX_REQUESTS_PER_SECOND")
+
+    # -- Google Calendar ---------------------------------------------------------------------
+    google_api_base_url: str = Field(
+        "http://127.0.0.1:8083/calendar/v3", alias="GOOGLE_API_BASE_URL"
+    )
+    google_token_url: str = Field("http://127.0.0.1:8083/token", alias="GOOGLE_TOKEN_URL")
+    google_service_account_file: Path | None = Field(None, alias="GOOGLE_SERVICE_ACCOUNT_FILE")
+    google_calendar_timezone: str = Field("Europe/Berlin", alias="GOOGLE_CALENDAR_TIMEZONE")
+    google_timeout_seconds: float = Field(30.0, alias="GOOGLE_TIMEOUT_SECONDS")
+    google_max_requests_per_second: float = Field(10.0, alias="GOOGLE_MAX_REQUESTS_PER_SECOND")
+
+    # -- Advoware proxy and other authenticated endpoints ----------------------------------------
+    # Comma-separated keys accepted in X-API-Key / apikey / Authorization: Bearer.
+    proxy_api_keys: SecretStr = Field(SecretStr(""), alias="PROXY_API_KEYS")
+    proxy_max_body_bytes: int = Field(1024 * 1024, alias="PROXY_MAX_BODY_BYTES")
+    proxy_timeout_seconds: float = Field(30.0, alias="PROXY_TIMEOUT_SECONDS")
+    proxy_max_path_length: int = Field(512, alias="PROXY_MAX_PATH_LENGTH")
+
+    # -- simulators --------------------------------------------------------------------------
+    simulator_host: str = Field("127.0.0.1", alias="SIMULATOR_HOST")
+    simulator_espocrm_port: int = Field(8081, alias="SIMULATOR_ESPOCRM_PORT")
+    simulator_advoware_port: int = Field(8082, alias="SIMULATOR_ADVOWARE_PORT")
+    simulator_google_port: int = Field(8083, alias="SIMULATOR_GOOGLE_PORT")
+    simulator_snapshot_dir: Path | None = Field(None, alias="SIMULATOR_SNAPSHOT_DIR")
+
+    def proxy_keys(self) -> list[str]:
+        raw = self.proxy_api_keys.get_secret_value()
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]
