@@ -187,15 +187,21 @@ def validate_roundtrip(
     return sorted(a for a in checked if _comparable(a, sent.get(a)) != _comparable(a, put_response.get(a)))
 
 
-def mismatch_fingerprint(mismatched: Sequence[str], sent: Mapping[str, Any], stored: Mapping[str, Any]) -> str:
+def mismatch_fingerprint(
+    mismatched: Sequence[str], sent: Mapping[str, Any], stored: Mapping[str, Any]
+) -> str:
     """A short hash of (field, sent, stored) — kept in the snapshot, no personal data in clear."""
-    rows = [[a, str(_comparable(a, sent.get(a))), str(_comparable(a, stored.get(a)))] for a in sorted(mismatched)]
+    rows = [
+        [a, str(_comparable(a, sent.get(a))), str(_comparable(a, stored.get(a)))] for a in sorted(mismatched)
+    ]
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
 
 
 def espo_fingerprint(espo_fields: Mapping[str, Any]) -> str:
     """Hash of the EspoCRM side's canonical fields: "has the record changed since?"."""
-    return hashlib.sha256(json.dumps(dict(espo_fields), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(dict(espo_fields), sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
 
 
 def judge_roundtrip(

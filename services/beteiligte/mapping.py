@@ -75,7 +75,7 @@ class Party:
     titel: str | None = None
     rechtsform: str | None = None
     geburtsdatum: date | None = None
-    handelsregisterNummer: str | None = None  # noqa: N815 - canonical (EspoCRM) spelling
+    handelsregisterNummer: str | None = None  # canonical spelling = EspoCRM attribute
     registergericht: str | None = None
 
     def get(self, field: str) -> Value:
@@ -83,7 +83,7 @@ class Party:
         return value
 
     def replace(self, changes: Mapping[str, Value]) -> Party:
-        return dataclasses.replace(self, **dict(changes))
+        return dataclasses.replace(self, **dict(changes))  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, str | None]:
         """JSON-safe form for the snapshot (dates as `YYYY-MM-DD`)."""
@@ -164,7 +164,9 @@ def advo_to_party(record: Mapping[str, Any], kind: Kind | None = None) -> Party:
     holds (the next PUT sends ""). `kind=None` applies the vorname rule, which needs no filter.
     """
     values: dict[str, Value] = {
-        canon: clean_text(record.get(advo)) for canon, advo in ADVOWARE_NAMES.items() if canon != "geburtsdatum"
+        canon: clean_text(record.get(advo))
+        for canon, advo in ADVOWARE_NAMES.items()
+        if canon != "geburtsdatum"
     }
     values["geburtsdatum"] = parse_date(record.get("geburtsdatum"))
     if kind == "company":
@@ -198,7 +200,9 @@ def advoware_create_payload(party: Party, kind: Kind) -> dict[str, str]:
     return to_advoware_fields(party, kind, filled)
 
 
-def advoware_put_payload(current: Mapping[str, Any], changes: Mapping[str, Value], kind: Kind) -> dict[str, Any]:
+def advoware_put_payload(
+    current: Mapping[str, Any], changes: Mapping[str, Value], kind: Kind
+) -> dict[str, Any]:
     """Read-modify-write PUT body: the accepted fields of the current record with `changes` applied.
 
     Only accepted fields are sent (the rest would be dropped anyway); nested lists are never sent.
