@@ -1,0 +1,876 @@
+"""The Redis backend of the step engine (production: many processes on many hosts).
+
+Queues are Redis Streams read through one consumer group per stream; delayed jobs and retries
+wait in a sorted set per queue; dedup keys, cron ticks and locks are `SET NX PX` keys; dead
+letters live in a hash; state is one key per (scope, key) with a native TTL. Every key sits
+under one configurable prefix. `docs/redis-backend.md` lists the keys and explains the design.
+
+Hot path, per batch (not per job): enqueue is one Lua script call (dedup `SET NX` + `XADD`
+atomically), fetch is one Lua script call (`XREADGROUP COUNT n`, plus moving due delayed jobs
+and `XAUTOCLAIM` of expired leases when that housekeeping is due), ack is one MULTI with
+`XACK` + `XDEL`. Only a fetch that finds nothing blocks, in a plain `XREADGROUP BLOCK`.
+
+A job's attempt is `base + delivery count`: `base` (in the job's envelope) counts the
+deliveries before the job last entered its stream, the stream's delivery count the rest, so
+a job taken over from a dead worker has attempt + 1 and a retried job restarts its stream life
+with `base = attempt`.
+
+Connection loss is retried with exponential backoff (the `backoff` package's wait generator)
+for up to `reconnect_timeout` seconds, then `BackendUnavailable` is raised. The outage and the
+recovery are each logged once per backend instance. Job payloads are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar, cast
+
+import backoff
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from engine.backends.base import (
+    Backend,
+    BackendUnavailable,
+    Clock,
+    DeadLetter,
+    EnqueueRequest,
+    Job,
+    LockInfo,
+    QueueStats,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ScriptArg = str | int | float
+
+# The one consumer group of every stream: all workers of a queue share its jobs.
+GROUP = "workers"
+# Errors worth retrying: the server is down, restarting, or still loading its AOF
+# (BusyLoadingError is a ConnectionError subclass).
+TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+# Enqueue scripts run atomically and block Redis while they run; split huge batches.
+ENQUEUE_CHUNK = 2000
+# Due delayed jobs moved into a stream per fetch (the rest follow on the next fetch).
+PROMOTE_LIMIT = 1000
+
+# -- Lua ---------------------------------------------------------------------------------------
+# KEYS: per request (target stream or delayed zset, dedup key or any placeholder).
+# ARGV: per request 5 values: mode ('s' stream / 'z' delayed), score, dedup ttl ms ('' = none),
+#       job id, envelope. Returns per request 1 (created) or 0 (suppressed by its dedup key).
+ENQUEUE_LUA = """
+local out = {}
+for i = 1, #KEYS / 2 do
+  local a = (i - 1) * 5
+  local ok = true
+  if ARGV[a + 3] ~= '' then
+    ok = redis.call('SET', KEYS[2 * i], ARGV[a + 4], 'NX', 'PX', ARGV[a + 3])
+  end
+  if ok then
+    if ARGV[a + 1] == 's' then
+      redis.call('XADD', KEYS[2 * i - 1], '*', 'j', ARGV[a + 5])
+    else
+      redis.call('ZADD', KEYS[2 * i - 1], ARGV[a + 2], ARGV[a + 5])
+    end
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
+# KEYS: stream, delayed zset.
+# ARGV: group, consumer, count, now, housekeeping (0/1), min idle ms, autoclaim cursor.
+# Returns {cursor, next due score or '', n claimed, (id, envelope, deliveries) * n claimed,
+#          (id, envelope) * n fresh}.
+FETCH_LUA = (
+    """
+local stream, delayed = KEYS[1], KEYS[2]
+local group, consumer = ARGV[1], ARGV[2]
+local count = tonumber(ARGV[3])
+local out = {ARGV[7], '', 0}
+if ARGV[5] == '1' then
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[4], 'LIMIT', 0, """
+    + str(PROMOTE_LIMIT)
+    + """)
+  for i = 1, #due do
+    redis.call('XADD', stream, '*', 'j', due[i])
+    redis.call('ZREM', delayed, due[i])
+  end
+  local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+  if first[2] then out[2] = first[2] end
+  local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[6], ARGV[7], 'COUNT', count)
+  out[1] = r[1]
+  for _, e in ipairs(r[2]) do
+    if e[2] then
+      local p = redis.call('XPENDING', stream, group, e[1], e[1], 1)
+      out[#out + 1] = e[1]
+      out[#out + 1] = e[2][2]
+      out[#out + 1] = p[1][4]
+      out[3] = out[3] + 1
+    end
+  end
+end
+local rest = count - out[3]
+if rest > 0 then
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', rest, 'STREAMS', stream, '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      out[#out + 1] = e[1]
+      out[#out + 1] = e[2][2]
+    end
+  end
+end
+return out
+"""
+)
+
+# Renew leases only of entries still owned by this consumer: a job already taken over by
+# another worker stays with it. XCLAIM ... JUSTID resets the idle time without counting a
+# delivery. KEYS: stream. ARGV: group, consumer, entry ids. Returns how many were renewed.
+EXTEND_LUA = """
+local n = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
+"""
+
+# KEYS: stream, dead hash, dead index zset, dead count hash.
+# ARGV: group, entry id, job id, record, failed_at, queue.
+DEAD_LUA = """
+if ARGV[2] ~= '' then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('XDEL', KEYS[1], ARGV[2])
+end
+if redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) == 1 then
+  redis.call('HINCRBY', KEYS[4], ARGV[6], 1)
+end
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+return 1
+"""
+
+# KEYS: dead hash, dead index, dead count, then the streams.
+# ARGV: per letter 4 values: job id, queue, index of its stream in KEYS, envelope.
+# Only letters still present are replayed, so concurrent replays never duplicate a job.
+REPLAY_LUA = """
+local n = 0
+for i = 1, #ARGV, 4 do
+  if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZREM', KEYS[2], ARGV[i])
+    redis.call('HINCRBY', KEYS[3], ARGV[i + 1], -1)
+    redis.call('XADD', KEYS[tonumber(ARGV[i + 2])], '*', 'j', ARGV[i + 3])
+    n = n + 1
+  end
+end
+return n
+"""
+
+# KEYS: tick key, last-tick key. ARGV: owner, ttl ms, tick.
+CRON_LUA = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local last = redis.call('GET', KEYS[2])
+  if (not last) or tonumber(last) < tonumber(ARGV[3]) then
+    redis.call('SET', KEYS[2], ARGV[3])
+  end
+  return 1
+end
+return 0
+"""
+
+LOCK_EXTEND_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+LOCK_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+# -- helpers -----------------------------------------------------------------------------------
+class _Receipt(NamedTuple):
+    """Where a delivered job lives: its stream entry and the consumer holding its lease."""
+
+    entry_id: str
+    consumer: str
+
+
+@dataclass
+class _QueueState:
+    """Per-process bookkeeping of one queue, so fetch does housekeeping only when useful."""
+
+    group_ready: bool = False
+    last_housekeeping: float = float("-inf")  # time.monotonic()
+    next_due: float | None = None  # earliest delayed job known to this process (clock time)
+    claim_cursor: str = "0-0"
+
+
+def _ms(seconds: float) -> int:
+    """Redis PX / BLOCK / min-idle value: whole milliseconds, at least 1 (0 means 'forever')."""
+    return max(1, int(seconds * 1000))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _glob_escape(text: str) -> str:
+    """Escape a literal for SCAN MATCH."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _scope_part(scope: str) -> str:
+    """Scope as one key segment without ':' so `scope:*` never matches a longer scope."""
+    return scope.replace("%", "%25").replace(":", "%3A")
+
+
+def _envelope(
+    job_id: str,
+    trace_id: str,
+    base: int,
+    enqueued_at: float,
+    ready_at: float,
+    dedup_key: str | None,
+    data: Any,
+) -> str:
+    """The one stream field of a job. Also the member in the delayed zset, so moving a due job
+    into its stream needs no decoding in Lua."""
+    return _dumps([job_id, trace_id, base, enqueued_at, ready_at, dedup_key, data])
+
+
+def _job(queue: str, entry_id: bytes | str, envelope: bytes, deliveries: int, consumer: str) -> Job:
+    job_id, trace_id, base, enqueued_at, _ready_at, dedup_key, data = json.loads(envelope)
+    return Job(
+        id=job_id,
+        queue=queue,
+        data=data,
+        trace_id=trace_id,
+        attempt=base + deliveries,
+        enqueued_at=enqueued_at,
+        dedup_key=dedup_key,
+        receipt=_Receipt(_text(entry_id), consumer),
+    )
+
+
+class RedisBackend(Backend):
+    """Backend on one Redis server (standalone; Lua scripts touch keys of several queues)."""
+
+    name = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "bitbylaw",
+        clock: Clock | None = None,
+        *,
+        reconnect_timeout: float = 30.0,
+        retry_base: float = 0.05,
+        retry_cap: float = 2.0,
+        housekeeping_interval: float = 0.1,
+        connect_timeout: float = 2.0,
+        max_connections: int | None = None,
+    ) -> None:
+        """`housekeeping_interval`: how often (per process and queue) a fetch also moves due
+        delayed jobs and takes over expired leases; a fetch about to block always does."""
+        super().__init__(clock)
+        self.url = url
+        self.prefix = prefix
+        self.reconnect_timeout = reconnect_timeout
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.housekeeping_interval = housekeeping_interval
+        self.connect_timeout = connect_timeout
+        self.max_connections = max_connections
+        self._redis: aioredis.Redis | None = None
+        self._queues: dict[str, _QueueState] = {}
+        self._down = False  # an outage was logged and has not been logged as over yet
+
+    # -- keys --------------------------------------------------------------------------------
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def _stream(self, queue: str) -> str:
+        return self._key("q", queue)
+
+    def _delayed(self, queue: str) -> str:
+        return self._key("delayed", queue)
+
+    def _dedup(self, queue: str, dedup_key: str) -> str:
+        return self._key("dedup", queue, dedup_key)
+
+    def _lock(self, key: str) -> str:
+        return self._key("lock", key)
+
+    def _state(self, scope: str, key: str) -> str:
+        return self._key("state", _scope_part(scope), key)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def connect(self) -> None:
+        if self._redis is None:
+            self._redis = aioredis.Redis.from_url(
+                self.url,
+                # Our own retry loop (see _run) decides what is retried and logs it once;
+                # redis-py's default retries would stack on top of it.
+                retry=Retry(NoBackoff(), 0),
+                socket_connect_timeout=self.connect_timeout,
+                socket_keepalive=True,
+                max_connections=self.max_connections,
+            )
+            self._enqueue_script = self._redis.register_script(ENQUEUE_LUA)
+            self._fetch_script = self._redis.register_script(FETCH_LUA)
+            self._extend_script = self._redis.register_script(EXTEND_LUA)
+            self._dead_script = self._redis.register_script(DEAD_LUA)
+            self._replay_script = self._redis.register_script(REPLAY_LUA)
+            self._cron_script = self._redis.register_script(CRON_LUA)
+            self._lock_extend_script = self._redis.register_script(LOCK_EXTEND_LUA)
+            self._lock_release_script = self._redis.register_script(LOCK_RELEASE_LUA)
+        await self._run(self._client.ping)
+
+    async def close(self) -> None:
+        client, self._redis = self._redis, None
+        self._queues.clear()
+        if client is not None:
+            await client.aclose(close_connection_pool=True)
+
+    async def ping(self) -> float:
+        """One PING, no retries: health checks want the truth now."""
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(self._client.ping(), self.connect_timeout)
+        except (TimeoutError, *TRANSIENT_ERRORS) as exc:
+            raise BackendUnavailable(f"redis unreachable: {type(exc).__name__}") from exc
+        return time.perf_counter() - started
+
+    @property
+    def _client(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise BackendUnavailable("RedisBackend is not connected (call connect() first)")
+        return self._redis
+
+    async def _run(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run one Redis operation, retrying connection errors with exponential backoff.
+
+        An operation retried after a lost reply may have run already: at-least-once delivery
+        makes that safe (a second enqueue of a dedup job is suppressed, a lost XREADGROUP
+        reply is redelivered after the lease)."""
+        waits = backoff.expo(factor=self.retry_base, max_value=self.retry_cap)
+        next(waits)  # backoff's generators yield None first
+        deadline: float | None = None
+        while True:
+            try:
+                result = await operation()
+            except TRANSIENT_ERRORS as exc:
+                now = time.monotonic()
+                deadline = deadline if deadline is not None else now + self.reconnect_timeout
+                self._note_outage(exc)
+                if now >= deadline:
+                    raise BackendUnavailable(
+                        f"redis unreachable for {self.reconnect_timeout:g}s: {type(exc).__name__}"
+                    ) from exc
+                wait = next(waits)
+                await asyncio.sleep(min(wait / 2 + backoff.full_jitter(wait / 2), deadline - now))
+                continue
+            if self._down:
+                self._down = False
+                log.info("redis connection restored", extra={"backend": "redis"})
+            return result
+
+    async def _script(self, script: AsyncScript, keys: list[str], args: Sequence[ScriptArg]) -> Any:
+        """EVALSHA (redis-py loads the script again after NOSCRIPT, e.g. after a restart)."""
+        return await self._run(lambda: script(keys=keys, args=args))
+
+    def _note_outage(self, exc: BaseException) -> None:
+        if not self._down:
+            self._down = True
+            # The message of a connection error names host and port, never a payload.
+            log.warning(
+                "redis connection lost, reconnecting with backoff: %s: %s",
+                type(exc).__name__,
+                exc,
+                extra={"backend": "redis"},
+            )
+
+    # -- queue: enqueue ----------------------------------------------------------------------
+    async def enqueue(self, requests: Sequence[EnqueueRequest]) -> list[str | None]:
+        ids: list[str | None] = []
+        for start in range(0, len(requests), ENQUEUE_CHUNK):
+            ids.extend(await self._enqueue_chunk(requests[start : start + ENQUEUE_CHUNK]))
+        return ids
+
+    async def _enqueue_chunk(self, requests: Sequence[EnqueueRequest]) -> list[str | None]:
+        if not requests:
+            return []
+        now = self.clock()
+        keys: list[str] = []
+        args: list[ScriptArg] = []
+        job_ids: list[str] = []
+        for request in requests:
+            job_id = uuid.uuid4().hex
+            job_ids.append(job_id)
+            delayed = request.delay > 0
+            ready_at = now + request.delay if delayed else now
+            keys.append(self._delayed(request.queue) if delayed else self._stream(request.queue))
+            if request.dedup_key is None:
+                keys.append(keys[-1])  # placeholder, never touched
+                ttl = ""
+            else:
+                keys.append(self._dedup(request.queue, request.dedup_key))
+                ttl = str(_ms(request.dedup_ttl))
+            envelope = _envelope(job_id, request.trace_id, 0, now, ready_at, request.dedup_key, request.data)
+            args += ["z" if delayed else "s", ready_at, ttl, job_id, envelope]
+        created = await self._script(self._enqueue_script, keys, args)
+        result: list[str | None] = []
+        for request, job_id, ok in zip(requests, job_ids, created, strict=True):
+            result.append(job_id if ok else None)
+            if ok and request.delay > 0:
+                self._note_due(request.queue, now + request.delay)
+        return result
+
+    def _note_due(self, queue: str, due: float) -> None:
+        """Remember a delayed job this process created, so its queue's next fetch after `due`
+        moves it at once instead of waiting for the housekeeping interval."""
+        state = self._queue(queue)
+        if state.next_due is None or due < state.next_due:
+            state.next_due = due
+
+    def _queue(self, queue: str) -> _QueueState:
+        state = self._queues.get(queue)
+        if state is None:
+            state = self._queues[queue] = _QueueState()
+        return state
+
+    # -- queue: fetch ------------------------------------------------------------------------
+    async def fetch(
+        self, queue: str, count: int, visibility_timeout: float, worker_id: str, block: float = 0.0
+    ) -> list[Job]:
+        if count <= 0:
+            return []
+        jobs = await self._fetch_once(queue, count, visibility_timeout, worker_id, force=False)
+        if jobs or block <= 0:
+            return jobs
+        deadline = time.monotonic() + block
+        while True:
+            # Always move due jobs and take over expired leases before going to sleep.
+            jobs = await self._fetch_once(queue, count, visibility_timeout, worker_id, force=True)
+            if jobs:
+                return jobs
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            # A blocking XREADGROUP only wakes for new entries: wake up for the next delayed job.
+            next_due = self._queue(queue).next_due
+            if next_due is not None:
+                remaining = min(remaining, max(next_due - self.clock(), 0.001))
+            jobs = await self._blocking_read(queue, count, worker_id, remaining)
+            if jobs or time.monotonic() >= deadline:
+                return jobs
+
+    async def _fetch_once(
+        self, queue: str, count: int, visibility_timeout: float, worker_id: str, force: bool
+    ) -> list[Job]:
+        state = self._queue(queue)
+        if not state.group_ready:
+            await self._ensure_group(queue)
+        now_mono, now = time.monotonic(), self.clock()
+        housekeeping = (
+            force
+            or now_mono - state.last_housekeeping >= self.housekeeping_interval
+            or (state.next_due is not None and now >= state.next_due)
+        )
+        keys = [self._stream(queue), self._delayed(queue)]
+        args: list[ScriptArg] = [
+            GROUP,
+            worker_id,
+            count,
+            repr(now),
+            "1" if housekeeping else "0",
+            _ms(visibility_timeout),
+            state.claim_cursor,
+        ]
+        try:
+            raw = await self._script(self._fetch_script, keys, args)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or its group vanished (key deleted, Redis lost its data): recreate.
+            await self._ensure_group(queue)
+            raw = await self._script(self._fetch_script, keys, args)
+        if housekeeping:
+            state.last_housekeeping = now_mono
+            state.claim_cursor = _text(raw[0])
+            state.next_due = float(raw[1]) if raw[1] else None
+        return self._parse_fetch(queue, raw, worker_id)
+
+    @staticmethod
+    def _parse_fetch(queue: str, raw: list[Any], worker_id: str) -> list[Job]:
+        claimed = int(raw[2])
+        jobs = [
+            _job(queue, raw[i], raw[i + 1], int(raw[i + 2]), worker_id) for i in range(3, 3 + 3 * claimed, 3)
+        ]
+        jobs += [_job(queue, raw[i], raw[i + 1], 1, worker_id) for i in range(3 + 3 * claimed, len(raw), 2)]
+        return jobs
+
+    async def _blocking_read(self, queue: str, count: int, worker_id: str, wait: float) -> list[Job]:
+        stream = self._stream(queue)
+
+        async def read() -> Any:
+            return await self._client.xreadgroup(
+                GROUP, worker_id, {stream: ">"}, count=count, block=_ms(wait)
+            )
+
+        try:
+            reply = await self._run(read)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._queue(queue).group_ready = False
+            return []
+        if not reply:
+            return []
+        return [_job(queue, entry_id, fields[b"j"], 1, worker_id) for entry_id, fields in reply[0][1]]
+
+    async def _ensure_group(self, queue: str) -> None:
+        """Create the consumer group reading from the stream's start, so jobs enqueued before
+        the first worker ever fetched are delivered too."""
+
+        async def create() -> None:
+            try:
+                await self._client.xgroup_create(self._stream(queue), GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+        await self._run(create)
+        self._queue(queue).group_ready = True
+
+    # -- queue: leases, ack, retry, dead letters ---------------------------------------------
+    async def extend_lease(self, jobs: Sequence[Job], visibility_timeout: float) -> None:
+        """Reset the idle time of the jobs' stream entries (the lease length is the
+        `visibility_timeout` the next fetch uses for XAUTOCLAIM; Redis stores no per-entry
+        deadline)."""
+        for (queue, consumer), entry_ids in self._by_queue_and_consumer(jobs).items():
+            await self._script(self._extend_script, [self._stream(queue)], [GROUP, consumer, *entry_ids])
+
+    async def ack(self, jobs: Sequence[Job]) -> None:
+        by_queue = self._by_queue(jobs)
+        if not by_queue:
+            return
+
+        async def run() -> None:
+            pipe = self._client.pipeline(transaction=True)
+            for queue, entry_ids in by_queue.items():
+                stream = self._stream(queue)
+                pipe.xack(stream, GROUP, *entry_ids)
+                pipe.xdel(stream, *entry_ids)
+            await pipe.execute()
+
+        await self._run(run)
+
+    async def retry(self, job: Job, delay: float, error: str) -> None:
+        now = self.clock()
+        ready_at = now + max(delay, 0.0)
+        # base = attempt: the next delivery (delivery count 1 in the new entry) is attempt + 1.
+        envelope = _envelope(
+            job.id, job.trace_id, job.attempt, job.enqueued_at, ready_at, job.dedup_key, job.data
+        )
+        stream = self._stream(job.queue)
+
+        async def run() -> None:
+            pipe = self._client.pipeline(transaction=True)
+            if isinstance(job.receipt, _Receipt):
+                pipe.xack(stream, GROUP, job.receipt.entry_id)
+                pipe.xdel(stream, job.receipt.entry_id)
+            if delay > 0:
+                pipe.zadd(self._delayed(job.queue), {envelope: ready_at})
+            else:
+                pipe.xadd(stream, {"j": envelope})
+            await pipe.execute()
+
+        await self._run(run)
+        if delay > 0:
+            self._note_due(job.queue, ready_at)
+
+    async def dead_letter(self, job: Job, error: str) -> None:
+        failed_at = self.clock()
+        record = _dumps(
+            {
+                "queue": job.queue,
+                "data": job.data,
+                "trace_id": job.trace_id,
+                "attempts": job.attempt,
+                "error": error,
+                "failed_at": failed_at,
+            }
+        )
+        entry_id = job.receipt.entry_id if isinstance(job.receipt, _Receipt) else ""
+        keys = [self._stream(job.queue), *self._dead_keys()]
+        args: list[ScriptArg] = [GROUP, entry_id, job.id, record, failed_at, job.queue]
+        await self._script(self._dead_script, keys, args)
+
+    def _dead_keys(self) -> list[str]:
+        return [self._key("dead"), self._key("dead", "index"), self._key("dead", "count")]
+
+    async def release_dedup(self, queue: str, dedup_key: str) -> None:
+        await self._run(lambda: self._client.delete(self._dedup(queue, dedup_key)))
+
+    async def list_dead(self, limit: int = 100) -> list[DeadLetter]:
+        if limit <= 0:
+            return []
+        ids = await self._dead_ids(limit - 1)
+        return [letter for letter in await self._dead_letters(ids) if letter is not None]
+
+    async def _dead_ids(self, end: int) -> list[str]:
+        """Dead letter ids, oldest failure first (`end` -1: all)."""
+        ids = await self._run(lambda: self._client.zrange(self._key("dead", "index"), 0, end))
+        return [_text(i) for i in cast(list[bytes], ids)]
+
+    async def _dead_letters(self, ids: Sequence[bytes | str]) -> list[DeadLetter | None]:
+        if not ids:
+            return []
+        records = await self._run(lambda: self._client.hmget(self._key("dead"), list(ids)))
+        letters: list[DeadLetter | None] = []
+        for job_id, record in zip(ids, records, strict=True):
+            if record is None:  # replayed meanwhile
+                letters.append(None)
+                continue
+            fields = json.loads(record)
+            letters.append(
+                DeadLetter(
+                    id=_text(job_id),
+                    queue=fields["queue"],
+                    data=fields["data"],
+                    trace_id=fields["trace_id"],
+                    attempts=fields["attempts"],
+                    error=fields["error"],
+                    failed_at=fields["failed_at"],
+                )
+            )
+        return letters
+
+    async def replay_dead(self, ids: Sequence[str] | None = None) -> int:
+        if ids is None:
+            ids = await self._dead_ids(-1)
+        replayed = 0
+        for start in range(0, len(ids), ENQUEUE_CHUNK):
+            replayed += await self._replay_chunk(ids[start : start + ENQUEUE_CHUNK])
+        return replayed
+
+    async def _replay_chunk(self, ids: Sequence[str]) -> int:
+        letters = [letter for letter in await self._dead_letters(ids) if letter is not None]
+        if not letters:
+            return 0
+        now = self.clock()
+        keys = self._dead_keys()
+        args: list[ScriptArg] = []
+        stream_index: dict[str, int] = {}
+        for letter in letters:
+            if letter.queue not in stream_index:
+                keys.append(self._stream(letter.queue))
+                stream_index[letter.queue] = len(keys)  # Lua KEYS are 1-based
+            # base 0: the replayed job starts a fresh life with attempt 1.
+            envelope = _envelope(letter.id, letter.trace_id, 0, now, now, None, letter.data)
+            args += [letter.id, letter.queue, stream_index[letter.queue], envelope]
+        return int(await self._script(self._replay_script, keys, args))
+
+    async def queue_stats(self, queues: Sequence[str]) -> list[QueueStats]:
+        if not queues:
+            return []
+
+        async def counts() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for queue in queues:
+                pipe.xlen(self._stream(queue))
+                pipe.xinfo_groups(self._stream(queue))
+                pipe.zcard(self._delayed(queue))
+                pipe.hget(self._key("dead", "count"), queue)
+            return list(await pipe.execute(raise_on_error=False))
+
+        raw = await self._run(counts)
+        rows = []
+        for i, queue in enumerate(queues):
+            length, groups, delayed, dead = raw[4 * i : 4 * i + 4]
+            group = self._our_group(groups)
+            pending = int(group["pending"]) if group else 0
+            last_id = _text(group["last-delivered-id"]) if group else "0-0"
+            rows.append(
+                (queue, max(int(length) - pending, 0), pending, int(delayed), int(dead or 0), last_id)
+            )
+        oldest = await self._oldest_ready(rows)
+        return [
+            QueueStats(queue, depth, in_flight, delayed, dead, oldest.get(queue))
+            for queue, depth, in_flight, delayed, dead, _ in rows
+        ]
+
+    @staticmethod
+    def _our_group(groups: Any) -> dict[str, Any] | None:
+        if isinstance(groups, Exception):  # no stream yet
+            return None
+        for group in groups:
+            if _text(group["name"]) == GROUP:
+                return dict(group)
+        return None
+
+    async def _oldest_ready(self, rows: Iterable[tuple[str, int, int, int, int, str]]) -> dict[str, float]:
+        """Age of the first entry after the group's last delivered id, from its envelope's
+        ready time (backend clock)."""
+        waiting = [(queue, last_id) for queue, depth, _, _, _, last_id in rows if depth > 0]
+        if not waiting:
+            return {}
+
+        async def first_entries() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for queue, last_id in waiting:
+                pipe.xrange(self._stream(queue), min=f"({last_id}", max="+", count=1)
+            return list(await pipe.execute())
+
+        now = self.clock()
+        ages = {}
+        for (queue, _), entries in zip(waiting, await self._run(first_entries), strict=True):
+            if entries:
+                ready_at = json.loads(entries[0][1][b"j"])[4]
+                ages[queue] = max(now - ready_at, 0.0)
+        return ages
+
+    @staticmethod
+    def _by_queue(jobs: Iterable[Job]) -> dict[str, list[str]]:
+        by_queue: dict[str, list[str]] = {}
+        for job in jobs:
+            if isinstance(job.receipt, _Receipt):
+                by_queue.setdefault(job.queue, []).append(job.receipt.entry_id)
+        return by_queue
+
+    @staticmethod
+    def _by_queue_and_consumer(jobs: Iterable[Job]) -> dict[tuple[str, str], list[str]]:
+        groups: dict[tuple[str, str], list[str]] = {}
+        for job in jobs:
+            if isinstance(job.receipt, _Receipt):
+                groups.setdefault((job.queue, job.receipt.consumer), []).append(job.receipt.entry_id)
+        return groups
+
+    # -- cron --------------------------------------------------------------------------------
+    async def claim_cron_tick(self, cron_name: str, tick: float, ttl: float) -> bool:
+        tick_text = repr(float(tick))
+        keys = [self._key("cron", cron_name, tick_text), self._key("cronlast", cron_name)]
+        args: list[ScriptArg] = [uuid.uuid4().hex, _ms(ttl), tick_text]
+        return bool(await self._script(self._cron_script, keys, args))
+
+    async def get_cron_last_tick(self, cron_name: str) -> float | None:
+        value = await self._run(lambda: self._client.get(self._key("cronlast", cron_name)))
+        return None if value is None else float(value)
+
+    # -- locks -------------------------------------------------------------------------------
+    async def acquire_lock(self, key: str, owner: str, ttl: float) -> bool:
+        return bool(await self._run(lambda: self._client.set(self._lock(key), owner, nx=True, px=_ms(ttl))))
+
+    async def extend_lock(self, key: str, owner: str, ttl: float) -> bool:
+        return bool(await self._script(self._lock_extend_script, [self._lock(key)], [owner, _ms(ttl)]))
+
+    async def release_lock(self, key: str, owner: str) -> bool:
+        return bool(await self._script(self._lock_release_script, [self._lock(key)], [owner]))
+
+    async def force_release_lock(self, key: str) -> bool:
+        return bool(await self._run(lambda: self._client.delete(self._lock(key))))
+
+    async def list_locks(self, prefix: str = "") -> list[LockInfo]:
+        lock_prefix = self._lock("")
+        names = await self._scan(_glob_escape(lock_prefix + prefix) + "*")
+        if not names:
+            return []
+
+        async def owners_and_ttls() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for name in names:
+                pipe.get(name)
+                pipe.pttl(name)
+            return list(await pipe.execute())
+
+        raw = await self._run(owners_and_ttls)
+        now = self.clock()
+        locks = []
+        for i, name in enumerate(names):
+            owner, pttl = raw[2 * i], raw[2 * i + 1]
+            if owner is None or pttl < 0:  # released meanwhile (locks always carry a TTL)
+                continue
+            locks.append(LockInfo(name[len(lock_prefix) :], _text(owner), now + pttl / 1000))
+        return sorted(locks, key=lambda lock: lock.key)
+
+    async def _scan(self, pattern: str) -> list[str]:
+        async def scan() -> list[str]:
+            return [_text(name) async for name in self._client.scan_iter(match=pattern, count=1000)]
+
+        return sorted(set(await self._run(scan)))
+
+    # -- key-value state ---------------------------------------------------------------------
+    # One key per (scope, key) with Redis's own TTL: exact expiry without bookkeeping, at the
+    # price of a SCAN for state_items (meant for small scopes and operator views).
+    async def state_get(self, scope: str, key: str) -> Any | None:
+        value = await self._run(lambda: self._client.get(self._state(scope, key)))
+        return None if value is None else json.loads(value)
+
+    async def state_set(self, scope: str, key: str, value: Any, ttl: float | None = None) -> None:
+        px = None if ttl is None else _ms(ttl)
+        await self._run(lambda: self._client.set(self._state(scope, key), _dumps(value), px=px))
+
+    async def state_set_if_absent(self, scope: str, key: str, value: Any, ttl: float | None = None) -> bool:
+        px = None if ttl is None else _ms(ttl)
+        name = self._state(scope, key)
+        return bool(await self._run(lambda: self._client.set(name, _dumps(value), nx=True, px=px)))
+
+    async def state_delete(self, scope: str, key: str) -> bool:
+        return bool(await self._run(lambda: self._client.delete(self._state(scope, key))))
+
+    async def state_items(self, scope: str) -> dict[str, Any]:
+        scope_prefix = self._state(scope, "")
+        names = await self._scan(_glob_escape(scope_prefix) + "*")
+        items: dict[str, Any] = {}
+        for start in range(0, len(names), 1000):
+            chunk = names[start : start + 1000]
+            values = await self._mget(chunk)
+            for name, value in zip(chunk, values, strict=True):
+                if value is not None:  # expired between SCAN and MGET
+                    items[name[len(scope_prefix) :]] = json.loads(value)
+        return items
+
+    async def _mget(self, names: list[str]) -> list[bytes | None]:
+        return cast(list[bytes | None], await self._run(lambda: self._client.mget(names)))
+
+    # -- priority set ------------------------------------------------------------------------
+    async def zadd(self, name: str, member: str, score: float) -> None:
+        await self._run(lambda: self._client.zadd(self._key("z", name), {member: score}))
+
+    async def zrange(self, name: str, limit: int | None = None) -> list[tuple[str, float]]:
+        if limit is not None and limit <= 0:
+            return []
+        end = -1 if limit is None else limit - 1
+        pairs = await self._run(lambda: self._client.zrange(self._key("z", name), 0, end, withscores=True))
+        return [(_text(member), float(score)) for member, score in cast(list[tuple[bytes, float]], pairs)]
+
+    async def zrem(self, name: str, member: str) -> bool:
+        return bool(await self._run(lambda: self._client.zrem(self._key("z", name), member)))
