@@ -1,0 +1,86 @@
+"""Value types the database returns and accepts; the same Python types from both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+def normalize_fields(fields: Sequence[str]) -> tuple[str, ...]:
+    """Field names as a sorted, duplicate-free tuple, so two runs compare equal."""
+    return tuple(sorted(set(fields)))
+
+
+@dataclass(frozen=True)
+class PartySyncState:
+    """What the service last synced for one EspoCRM party (SYNC_RULES §1 "Sync state")."""
+
+    espo_id: str
+    betnr: int
+    snapshot: JsonDict
+    # Fields whose Advoware round trip did not stick on the last write (empty: none).
+    mismatch_fields: tuple[str, ...]
+    updated_at: datetime
+
+    def is_repeated_mismatch(self, fields: Sequence[str]) -> bool:
+        """True when `fields` is the same non-empty mismatch as last time (→ permanently_failed)."""
+        current = normalize_fields(fields)
+        return bool(current) and current == self.mismatch_fields
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A create intent: recorded before the Advoware POST, `betnr` set right after it."""
+
+    espo_id: str
+    fingerprint: str
+    betnr: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One sync decision to record. `decision` follows the convention in `masking.py`."""
+
+    entity_type: str
+    entity_id: str
+    action: str
+    result: str
+    trace_id: str | None = None
+    trigger: str | None = None
+    decision: Mapping[str, Any] = field(default_factory=dict)
+    api_calls: Sequence[Mapping[str, Any]] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """A stored audit entry as read back (decision already masked if it was stored masked)."""
+
+    id: int
+    entity_type: str
+    entity_id: str
+    trace_id: str | None
+    trigger: str | None
+    action: str
+    result: str
+    decision: JsonDict
+    api_calls: list[Any]
+    error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SentNotification:
+    """A notification the service already sent, keyed by its dedupe key."""
+
+    dedupe_key: str
+    entity_type: str
+    entity_id: str
+    kind: str
+    created_at: datetime

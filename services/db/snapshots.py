@@ -1,0 +1,103 @@
+"""Party sync state: per EspoCRM party, the snapshot of what the service last synced.
+
+The snapshot is an opaque JSON object for this layer (mapped party fields, Kommunikation
+entries, addresses, last Advoware rowId, assigned user, kind); the sync logic owns its shape.
+Next to it: the field names of the last round-trip mismatch, for "the same mismatch twice in a
+row → permanently_failed" (SYNC_RULES §1 "Round-trip validation").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from .models import JsonDict, PartySyncState, normalize_fields
+from .store import StoreBase
+
+_COLUMNS = "espo_id, betnr, snapshot, mismatch_fields, updated_at"
+
+_UPSERT_KEEP_MISMATCH = """
+INSERT INTO party_sync_state (espo_id, betnr, snapshot, mismatch_fields, updated_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (espo_id) DO UPDATE SET
+    betnr = excluded.betnr, snapshot = excluded.snapshot, updated_at = excluded.updated_at
+"""
+
+_UPSERT_SET_MISMATCH = """
+INSERT INTO party_sync_state (espo_id, betnr, snapshot, mismatch_fields, updated_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (espo_id) DO UPDATE SET
+    betnr = excluded.betnr, snapshot = excluded.snapshot,
+    mismatch_fields = excluded.mismatch_fields, updated_at = excluded.updated_at
+"""
+
+
+class PartySnapshotStore(StoreBase):
+    async def get_snapshot(self, espo_id: str) -> JsonDict | None:
+        """The stored snapshot of the party, or None if the service never synced it."""
+        state = await self.get_sync_state(espo_id)
+        return state.snapshot if state is not None else None
+
+    async def get_sync_state(self, espo_id: str) -> PartySyncState | None:
+        """Snapshot plus betnr, last mismatch fields and time of the last save."""
+        row = await self._driver.fetchrow(
+            f"SELECT {_COLUMNS} FROM party_sync_state WHERE espo_id = $1", espo_id
+        )
+        return self._state_from_row(row) if row is not None else None
+
+    async def save_snapshot(
+        self,
+        espo_id: str,
+        betnr: int,
+        snapshot: Mapping[str, Any],
+        *,
+        mismatch_fields: Sequence[str] | None = None,
+    ) -> None:
+        """Store (insert or replace) the party's snapshot.
+
+        `mismatch_fields`: None keeps the stored mismatch; a sequence replaces it (empty clears
+        it, as after a write that stuck).
+        """
+        fields = normalize_fields(mismatch_fields or ())
+        sql = _UPSERT_KEEP_MISMATCH if mismatch_fields is None else _UPSERT_SET_MISMATCH
+        await self._driver.execute(
+            sql,
+            espo_id,
+            int(betnr),
+            self._driver.dump_json(dict(snapshot)),
+            self._driver.dump_json(list(fields)),
+            self._driver.dump_ts(self._now()),
+        )
+
+    async def delete_snapshot(self, espo_id: str) -> bool:
+        """Forget the party's sync state (e.g. `beteiligte unlink`); True if there was one."""
+        count = await self._driver.execute("DELETE FROM party_sync_state WHERE espo_id = $1", espo_id)
+        return count > 0
+
+    async def count_snapshots(self) -> int:
+        row = await self._driver.fetchrow("SELECT COUNT(*) AS n FROM party_sync_state")
+        return int(row["n"]) if row is not None else 0
+
+    async def iter_sync_states(self, batch_size: int = 500) -> AsyncIterator[PartySyncState]:
+        """All sync states ordered by EspoCRM id, read page by page (keyset, not offset)."""
+        after = ""
+        while True:
+            rows = await self._driver.fetch(
+                f"SELECT {_COLUMNS} FROM party_sync_state WHERE espo_id > $1 ORDER BY espo_id LIMIT $2",
+                after,
+                batch_size,
+            )
+            for row in rows:
+                yield self._state_from_row(row)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1]["espo_id"]
+
+    def _state_from_row(self, row: Mapping[str, Any]) -> PartySyncState:
+        return PartySyncState(
+            espo_id=row["espo_id"],
+            betnr=int(row["betnr"]),
+            snapshot=self._driver.load_json(row["snapshot"]),
+            mismatch_fields=tuple(self._driver.load_json(row["mismatch_fields"])),
+            updated_at=self._driver.load_ts(row["updated_at"]),
+        )

@@ -1,0 +1,208 @@
+"""SQLite driver (embedded mode): stdlib sqlite3 on one dedicated worker thread, WAL mode.
+
+One connection, one thread: every call runs on that thread (so the event loop never blocks
+on disk I/O) and an asyncio lock keeps a transaction's statements from interleaving with other
+coroutines' statements on the shared connection. `synchronous=FULL`: a create intent must
+survive a power cut, or a retry could POST the party twice. Another process (the CLI next to a
+running service) may open the same file; `busy_timeout` makes writers wait instead of failing,
+and `BEGIN IMMEDIATE` serialises concurrent migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .driver import SCHEMA_MIGRATIONS_TABLE, Driver, Executor, Row
+from .migrations import Dialect, Migration, split_sqlite_statements
+
+T = TypeVar("T")
+MEMORY = ":memory:"
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+# Fixed width (always microseconds, always +00:00): text order equals time order.
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+_CREATE_SCHEMA_MIGRATIONS = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA_MIGRATIONS_TABLE} (
+    name TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+)"""
+
+
+@functools.lru_cache(maxsize=256)
+def to_sqlite_placeholders(sql: str) -> str:
+    """`$1` → `?1` (SQLite's numbered parameters bind by position like PostgreSQL's)."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> int:
+    return conn.execute(to_sqlite_placeholders(sql), tuple(args)).rowcount
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[Row]:
+    cursor = conn.execute(to_sqlite_placeholders(sql), tuple(args))
+    return [dict(row) for row in cursor.fetchall()]
+
+
+def _rollback_if_open(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+class _ThreadExecutor:
+    """Executor bound to the driver's thread without taking its lock (inside a transaction)."""
+
+    def __init__(self, driver: SqliteDriver) -> None:
+        self._driver = driver
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._driver.run(_execute, sql, args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await self._driver.run(_fetch, sql, args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        rows = await self._driver.run(_fetch, sql, args)
+        return rows[0] if rows else None
+
+
+class SqliteDriver(Driver):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._thread: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    async def open(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bitbylaw-sqlite")
+        self._conn = await self._on_thread(self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._path != MEMORY:
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: autocommit; transactions are explicit BEGIN/COMMIT.
+        conn = sqlite3.connect(
+            self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        if self._path != MEMORY:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        thread, self._thread = self._thread, None
+        conn, self._conn = self._conn, None
+        try:
+            if conn is not None:
+                await asyncio.get_running_loop().run_in_executor(thread, conn.close)
+        finally:
+            thread.shutdown(wait=True)
+
+    async def _on_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._thread is None:
+            raise RuntimeError("database is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)` on the database thread."""
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return await self._on_thread(fn, self._conn, *args)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._lock:
+            return await self.run(_execute, sql, args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with self._lock:
+            return await self.run(_fetch, sql, args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._lock:
+            try:
+                await self.run(_execute, "BEGIN IMMEDIATE", ())
+                yield _ThreadExecutor(self)
+                await self.run(_execute, "COMMIT", ())
+            except BaseException:
+                # Also after a cancelled BEGIN/COMMIT: the thread may still have run it, and
+                # the shared connection must never be left inside an open transaction.
+                await self.run(_rollback_if_open)
+                raise
+
+    async def apply_migrations(self, migrations: Sequence[Migration], now: datetime) -> list[str]:
+        async with self._lock:
+            return await self.run(_apply_migrations, list(migrations), self.dump_ts(now))
+
+    async def applied_migrations(self) -> list[str]:
+        exists = await self.fetch(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1", SCHEMA_MIGRATIONS_TABLE
+        )
+        if not exists:
+            return []
+        rows = await self.fetch(f"SELECT name FROM {SCHEMA_MIGRATIONS_TABLE} ORDER BY name")
+        return [r["name"] for r in rows]
+
+    def dump_json(self, value: Any) -> Any:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def load_json(self, raw: Any) -> Any:
+        return json.loads(raw)
+
+    def dump_ts(self, value: datetime) -> Any:
+        return value.astimezone(UTC).strftime(_TS_FORMAT)
+
+    def load_ts(self, raw: Any) -> datetime:
+        return datetime.fromisoformat(raw).astimezone(UTC)
+
+
+def _apply_migrations(conn: sqlite3.Connection, migrations: list[Migration], now: str) -> list[str]:
+    """All pending migrations in one write transaction (runs on the database thread).
+
+    BEGIN IMMEDIATE takes the write lock before reading `schema_migrations`, so a second process
+    migrating at the same time waits (busy_timeout) and then sees everything already applied.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_CREATE_SCHEMA_MIGRATIONS)
+        done = {row[0] for row in conn.execute(f"SELECT name FROM {SCHEMA_MIGRATIONS_TABLE}")}
+        applied = []
+        for migration in migrations:
+            if migration.name in done:
+                continue
+            for statement in split_sqlite_statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO {SCHEMA_MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)",
+                (migration.name, now),
+            )
+            applied.append(migration.name)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback_if_open(conn)
+        raise
+    return applied
