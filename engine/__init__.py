@@ -1,0 +1,6 @@
+"""The step runtime: discovery, HTTP edge, queues, cron, state and locks. Knows no domain."""
+
+from .context import Emit, FlowContext
+from .triggers import ApiRequest, ApiResponse, QueueConfig, cron, http, queue
+
+__all__ = ["ApiRequest", "ApiResponse", "Emit", "FlowContext", "QueueConfig", "cron", "http", "queue"]

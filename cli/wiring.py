@@ -1,0 +1,44 @@
+"""Builds the engine of this deployment from settings: backend, steps, options, resources.
+The one place where settings meet the engine (the engine itself reads no settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from config import Settings
+from engine.backends import create_backend
+from engine.backends.base import Backend
+from engine.registry import Step, load_steps
+from engine.runtime import Engine, EngineOptions, Role
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def steps_dirs(settings: Settings) -> list[Path]:
+    return [p if p.is_absolute() else ROOT / p for p in map(Path, settings.steps_dirs)]
+
+
+def make_backend(settings: Settings, kind: str | None = None) -> Backend:
+    return create_backend(kind or settings.engine_backend, db_path=settings.engine_db_path,
+                          redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+
+
+def load(settings: Settings) -> list[Step]:
+    return load_steps(steps_dirs(settings))
+
+
+def make_engine(settings: Settings, role: Role = "all", backend_kind: str | None = None,
+                port: int | None = None, extra: dict[str, Any] | None = None) -> Engine:
+    options = EngineOptions(
+        role=role,
+        host=settings.http_host,
+        port=settings.http_port if port is None else port,
+        max_body=settings.http_max_body_bytes,
+        request_timeout=settings.http_request_timeout_seconds,
+        grace=settings.shutdown_grace_seconds,
+        visibility_timeout=settings.visibility_timeout_seconds,
+        dead_letter_threshold=settings.health_dead_letter_threshold,
+        resources={"settings": settings, **(extra or {})},
+    )
+    return Engine(make_backend(settings, backend_kind), load(settings), options)

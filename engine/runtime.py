@@ -1,0 +1,119 @@
+"""The engine of one process: HTTP edge (role `api`), queue worker and cron (role `worker`),
+or both (`all`). Graceful shutdown on SIGTERM/SIGINT: stop taking requests and jobs, let
+in-flight ones finish within the grace period, then exit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+from .backends.base import Backend, queue_name
+from .http_server import HealthCheck, HttpApp
+from .registry import Step
+from .scheduler import CronScheduler
+from .triggers import QueueTrigger
+from .worker import Worker
+
+log = logging.getLogger("bitbylaw.engine")
+Role = Literal["all", "api", "worker"]
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class EngineOptions:
+    role: Role = "all"
+    host: str = "127.0.0.1"
+    port: int = 3000
+    max_body: int = 1024 * 1024
+    request_timeout: float = 60.0
+    grace: float = 30.0
+    visibility_timeout: float = 60.0
+    poll_block: float = 1.0
+    cron_timeout: float = 900.0
+    dead_letter_threshold: int = 1
+    health_checks: Sequence[HealthCheck] = ()
+    on_startup: Sequence[Hook] = ()
+    on_shutdown: Sequence[Hook] = ()
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+def all_queues(steps: Sequence[Step]) -> list[str]:
+    return [queue_name(t.topic, s.name) for s in steps for t in s.triggers_of(QueueTrigger)]
+
+
+class Engine:
+    def __init__(self, backend: Backend, steps: Sequence[Step], options: EngineOptions | None = None) -> None:
+        self.backend = backend
+        self.steps = list(steps)
+        self.options = opts = options or EngineOptions()
+        self.worker_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.http: HttpApp | None = None
+        self.worker: Worker | None = None
+        self.cron: CronScheduler | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        if opts.role in ("all", "api"):
+            self.http = HttpApp(backend, self.steps, max_body=opts.max_body, request_timeout=opts.request_timeout,
+                                health_checks=opts.health_checks, dead_letter_threshold=opts.dead_letter_threshold,
+                                queues=all_queues(self.steps), resources=opts.resources)
+        if opts.role in ("all", "worker"):
+            self.worker = Worker(backend, self.steps, self.worker_id, default_visibility_timeout=opts.visibility_timeout,
+                                 poll_block=opts.poll_block, resources=opts.resources)
+            self.cron = CronScheduler(backend, self.steps, timeout=opts.cron_timeout, resources=opts.resources)
+
+    async def start(self) -> None:
+        await self.backend.connect()
+        for hook in self.options.on_startup:
+            await hook()
+        if self.worker is not None and self.cron is not None:
+            await self.worker.start()
+            await self.cron.start()
+        if self.http is not None:
+            self._runner = web.AppRunner(self.http.app, access_log=None, handle_signals=False)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.options.host, self.options.port)
+            await site.start()
+            server = site._server
+            self.port = server.sockets[0].getsockname()[1] if server and server.sockets else self.options.port
+        log.info("engine started", extra={"role": self.options.role, "backend": self.backend.name,
+                                          "port": self.port, "steps": len(self.steps), "worker_id": self.worker_id})
+
+    async def stop(self) -> None:
+        grace = self.options.grace
+        if self._runner is not None:
+            await self._runner.shutdown()  # stop accepting; finish open requests
+        if self.cron is not None:
+            await self.cron.stop(grace)
+        if self.worker is not None:
+            await self.worker.stop(grace)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        for hook in self.options.on_shutdown:
+            try:
+                await hook()
+            except Exception as exc:
+                log.warning("shutdown hook failed", extra={"error_type": type(exc).__name__})
+        await self.backend.close()
+        log.info("engine stopped", extra={"role": self.options.role})
+
+    async def run_until_signal(self, ready: Callable[[Engine], None] | None = None) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        if ready is not None:
+            ready(self)
+        try:
+            await stop.wait()
+            log.info("shutdown requested, finishing in-flight work", extra={"grace_s": self.options.grace})
+        finally:
+            await self.stop()
