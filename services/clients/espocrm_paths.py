@@ -1,0 +1,12 @@
+"""Every EspoCRM API path in one table (EXTERNAL_SYSTEMS 2.2), relative to
+ESPOCRM_API_BASE_URL (which already ends in `/api/v1`)."""
+
+from __future__ import annotations
+
+from services.clients.routes import Route
+
+ENTITY_LIST = Route("{entity}")
+ENTITY = Route("{entity}/{id}")
+NOTIFICATION = Route("Notification")
+WEBHOOKS = Route("Webhook")
+WEBHOOK = Route("Webhook/{id}")
