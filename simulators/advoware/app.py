@@ -7,17 +7,20 @@ import warnings
 
 from aiohttp import web
 
-from simulators.advoware import admin_extra, auth, parties
+from simulators.advoware import (
+    admin_extra,
+    adressen,
+    auth,
+    bankverbindungen,
+    kommunikation,
+    parties,
+    termine,
+)
 from simulators.advoware.config import AdvowareSimConfig
 from simulators.advoware.httputil import api_middleware
+from simulators.advoware.seed import seed_state
 from simulators.advoware.state import AdvowareState
 from simulators.common.admin import SimulatorCore, make_simulator_app
-
-
-def _seed(state: AdvowareState, body: dict) -> dict:
-    from simulators.advoware.seed import seed_state
-
-    return seed_state(state, body)
 
 
 async def _save_on_cleanup(app: web.Application) -> None:
@@ -32,7 +35,7 @@ def build_advoware_app(config: AdvowareSimConfig | None = None) -> web.Applicati
     if config.snapshot_path is not None and config.snapshot_path.exists():
         state.load_snapshot(config.snapshot_path)
     core = SimulatorCore(
-        "advoware", reset=state.clear_data, seed=lambda body: _seed(state, body), dump=state.dump
+        "advoware", reset=state.clear_data, seed=lambda body: seed_state(state, body), dump=state.dump
     )
     app = make_simulator_app(core)
     # Inside the shared middleware, so auth failures are counted and faults still apply first.
@@ -41,7 +44,7 @@ def build_advoware_app(config: AdvowareSimConfig | None = None) -> web.Applicati
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["advoware"] = state
-    for module in (auth, parties, admin_extra):
+    for module in (auth, parties, kommunikation, adressen, bankverbindungen, termine, admin_extra):
         module.add_routes(app)
     app.on_cleanup.append(_save_on_cleanup)
     return app
