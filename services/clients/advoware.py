@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pydantic import SecretStr
 
@@ -270,7 +270,8 @@ def _same(actual: Any, wanted: str | None) -> bool:
 def _relative_path(path: str) -> str:
     """Keep proxy paths below the base URL: no scheme, host or dot segments."""
     clean = path.strip().lstrip("/")
-    if "://" in clean or any(c in clean for c in "?#\\") or any(s in ("..", ".") for s in clean.split("/")):
+    dots = any(unquote(s) in ("..", ".") for s in clean.split("/"))  # `%2e%2e` too
+    if "://" in clean or dots or any(c in clean for c in "?#\\"):
         raise ValueError("path must be a relative path below the Advoware base URL (query in params)")
     # The transport sends paths as already encoded: encode what is not URL-safe, keep `%XX`.
     return quote(clean, safe="/%:@!$&'()*+,;=-._~")

@@ -27,6 +27,9 @@ class ApiError(Exception):
         self.route = route
         self.status = status
         self.reason = reason
+        # Set once a retry loop has given up on this error, so an enclosing loop (a data call
+        # around its token fetch) does not multiply the attempts.
+        self.exhausted = False
         self.message = message or self._default_message()
         super().__init__(self.message)
 

@@ -36,7 +36,8 @@ class RetryPolicy:
 
 
 def is_retryable(exc: Exception) -> bool:
-    return isinstance(exc, RateLimited | ServerError | TransportError)
+    transient = isinstance(exc, RateLimited | ServerError | TransportError)
+    return transient and not getattr(exc, "exhausted", False)
 
 
 def for_non_idempotent(exc: ApiError) -> ApiError:
@@ -83,4 +84,8 @@ async def with_retries(policy: RetryPolicy, idempotent: bool, attempt: Callable[
         factor=policy.base_delay,
         max_value=policy.max_delay,
     )(once)
-    return await retrying()
+    try:
+        return await retrying()
+    except ApiError as exc:
+        exc.exhausted = True
+        raise
