@@ -38,13 +38,19 @@ class FakeClock:
 
 
 @pytest.fixture
-async def make_backend(redis_url: str) -> AsyncIterator[MakeBackend]:  # noqa: F811
+def url(redis_url: str) -> str:  # noqa: F811 - the fixture imported above
+    """The empty test server's url (FLUSHALL done)."""
+    return redis_url
+
+
+@pytest.fixture
+async def make_backend(url: str) -> AsyncIterator[MakeBackend]:
     """Backends sharing one prefix, as separate worker processes would; all closed afterwards."""
     prefix = f"t{uuid.uuid4().hex[:8]}"
     made: list[RedisBackend] = []
 
     async def make(**kwargs: object) -> RedisBackend:
-        backend = RedisBackend(url=kwargs.pop("url", redis_url), prefix=prefix, **kwargs)  # type: ignore[arg-type]
+        backend = RedisBackend(url=url, prefix=prefix, **kwargs)  # type: ignore[arg-type]
         await backend.connect()
         made.append(backend)
         return backend
@@ -58,10 +64,10 @@ def request(data: object = None, **kwargs: object) -> EnqueueRequest:
     return EnqueueRequest(queue=Q, data=data if data is not None else {"id": "x"}, trace_id="tr", **kwargs)  # type: ignore[arg-type]
 
 
-async def fetch_until(backend: RedisBackend, count: int, worker: str, timeout: float = 5.0) -> list[Job]:
-    """Poll (non-blocking) until `count` jobs arrived or the timeout passed."""
+async def fetch_until(backend: RedisBackend, count: int, worker: str, within: float = 5.0) -> list[Job]:
+    """Fetch (blocking 0.2 s at a time) until `count` jobs arrived or `within` seconds passed."""
     jobs: list[Job] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while len(jobs) < count and time.monotonic() < deadline:
         jobs += await backend.fetch(Q, count - len(jobs), 5.0, worker, block=0.2)
     return jobs
@@ -111,7 +117,7 @@ async def test_extend_lease_prevents_takeover(make_backend: MakeBackend) -> None
     assert (taken.id, taken.attempt) == (leased.id, 2)
 
 
-async def test_extend_lease_does_not_steal_a_taken_over_job(make_backend: MakeBackend, redis_url: str) -> None:  # noqa: F811
+async def test_extend_lease_does_not_steal_a_taken_over_job(make_backend: MakeBackend, url: str) -> None:
     worker_a, worker_b = await make_backend(), await make_backend()
     await worker_a.enqueue([request()])
     [leased] = await worker_a.fetch(Q, 1, 0.2, "worker-a")
@@ -120,7 +126,7 @@ async def test_extend_lease_does_not_steal_a_taken_over_job(make_backend: MakeBa
 
     await worker_a.extend_lease([leased], 0.2)  # a late heartbeat of the presumed-dead worker
 
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(url)
     try:
         [pending] = client.xpending_range(f"{worker_b.prefix}:q:{Q}", "workers", "-", "+", 10)
     finally:
@@ -138,13 +144,14 @@ async def test_retry_delay_is_honoured_not_early(make_backend: MakeBackend) -> N
     retried_at = time.monotonic()
     await worker_a.retry(job, 0.5, "advoware timeout")
     assert (await worker_a.queue_stats([Q]))[0].delayed == 1
+
     # Worker B did not schedule the retry itself (no local hint) and polls; A blocks.
     async def timed(jobs: Awaitable[list[Job]]) -> tuple[list[Job], float]:
         got = await jobs
         return got, time.monotonic() - retried_at
 
     (polled, polled_after), (blocked, blocked_after) = await asyncio.gather(
-        timed(fetch_until(worker_b, 1, "worker-b", timeout=3.0)),
+        timed(fetch_until(worker_b, 1, "worker-b", within=3.0)),
         timed(worker_a.fetch(Q, 1, 5.0, "worker-a", block=3.0)),
     )
     [again] = polled + blocked
@@ -312,7 +319,7 @@ async def test_state_items_return_only_live_keys_of_the_scope(make_backend: Make
     assert await backend.state_get("token", "advoware") == {"t": 1}
 
 
-async def test_every_key_lives_under_the_prefix(make_backend: MakeBackend, redis_url: str) -> None:  # noqa: F811
+async def test_every_key_lives_under_the_prefix(make_backend: MakeBackend, url: str) -> None:
     backend = await make_backend()
     await backend.enqueue([request(dedup_key="d"), request(delay=30.0)])
     [job, *_] = await backend.fetch(Q, 5, 5.0, "w")
@@ -322,7 +329,7 @@ async def test_every_key_lives_under_the_prefix(make_backend: MakeBackend, redis
     await backend.state_set("s", "k", 1)
     await backend.zadd("prio", "m", 1.0)
 
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(url)
     try:
         keys = [key.decode() for key in client.scan_iter(count=1000)]
     finally:
@@ -331,11 +338,11 @@ async def test_every_key_lives_under_the_prefix(make_backend: MakeBackend, redis
     assert all(key.startswith(backend.prefix + ":") for key in keys), keys
 
 
-async def test_close_releases_every_connection(redis_url: str) -> None:  # noqa: F811
-    observer = aioredis.Redis.from_url(redis_url)
+async def test_close_releases_every_connection(url: str) -> None:
+    observer = aioredis.Redis.from_url(url)
     try:
         before = len(await observer.client_list())
-        backend = RedisBackend(url=redis_url, prefix=f"t{uuid.uuid4().hex[:8]}")
+        backend = RedisBackend(url=url, prefix=f"t{uuid.uuid4().hex[:8]}")
         await backend.connect()
         await asyncio.gather(*(backend.state_set("s", str(i), i) for i in range(20)))
         assert len(await observer.client_list()) > before
@@ -370,7 +377,7 @@ async def test_jobs_survive_a_redis_restart_and_the_backend_reconnects(
         await consumer.ack([first])
 
         private_server.stop()
-        collecting = asyncio.create_task(fetch_until(consumer, len(ids) - 1, "w", timeout=30.0))
+        collecting = asyncio.create_task(fetch_until(consumer, len(ids) - 1, "w", within=30.0))
         late_enqueue = asyncio.create_task(producer.enqueue([request({"late": True})]))
         await asyncio.sleep(1.0)  # both keep retrying with backoff meanwhile
         assert not collecting.done() and not late_enqueue.done()
