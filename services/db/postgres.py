@@ -8,7 +8,6 @@ session-level advisory lock.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from . import jsontext
 from .driver import SCHEMA_MIGRATIONS_TABLE, Driver, Executor, Row
 from .migrations import Dialect, Migration
 
@@ -36,7 +36,7 @@ def _passthrough(text: str) -> str:
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # The repository serialises (dump_json) so both engines raise the same error for bad input;
     # the codec only passes the JSON text through and parses it on the way out.
-    await conn.set_type_codec("jsonb", encoder=_passthrough, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=_passthrough, decoder=jsontext.loads, schema="pg_catalog")
 
 
 def _rows_affected(status: str) -> int:
@@ -146,7 +146,7 @@ class PostgresDriver(Driver):
         return [r["name"] for r in rows]
 
     def dump_json(self, value: Any) -> Any:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return jsontext.dumps(value)
 
     def load_json(self, raw: Any) -> Any:
         return raw

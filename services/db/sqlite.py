@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import jsontext
 from .driver import SCHEMA_MIGRATIONS_TABLE, Driver, Executor, Row
 from .migrations import Dialect, Migration, split_sqlite_statements
 
@@ -168,10 +168,10 @@ class SqliteDriver(Driver):
         return [r["name"] for r in rows]
 
     def dump_json(self, value: Any) -> Any:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return jsontext.dumps(value)
 
     def load_json(self, raw: Any) -> Any:
-        return json.loads(raw)
+        return jsontext.loads(raw)
 
     def dump_ts(self, value: datetime) -> Any:
         return value.astimezone(UTC).strftime(_TS_FORMAT)
