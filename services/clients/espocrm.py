@@ -14,7 +14,7 @@ import hmac
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
@@ -97,7 +97,8 @@ class EspoCrmClient(ClientBase):
         api_key = self._api_key.get_secret_value()
         if self._secret_key is None:
             return {"X-Api-Key": api_key}
-        uri = urlsplit(req.url).path[len(self._base_path) :].lstrip("/")
+        # Signed over the decoded path after `api/v1/`, as the server sees it.
+        uri = unquote(urlsplit(req.url).path[len(self._base_path) :].lstrip("/"))
         secret = self._secret_key.get_secret_value()
         return {"X-Hmac-Authorization": hmac_header(api_key, secret, req.method, uri)}
 
