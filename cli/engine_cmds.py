@@ -65,7 +65,9 @@ def steps() -> None:
             if isinstance(t, HttpTrigger | CronTrigger):
                 typer.echo(f"    <- {t.describe()}")
             else:
-                typer.echo(f"    <- queue {t.topic} (concurrency {t.config.concurrency}, retries {t.config.max_retries})")
+                cfg = t.config
+                limits = f"concurrency {cfg.concurrency}, retries {cfg.max_retries}"
+                typer.echo(f"    <- queue {t.topic} ({limits})")
         for topic in s.enqueues:
             typer.echo(f"    -> {topic} -> {', '.join(subscribers.get(topic, []))}")
     if not all_steps:
@@ -93,8 +95,11 @@ def queues(backend: str = typer.Option(None, help="embedded or redis")) -> None:
 
 
 @dlq_app.command("list")
-def dlq_list(limit: int = typer.Option(100), backend: str = typer.Option(None),
-             as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+def dlq_list(
+    limit: int = typer.Option(100),
+    backend: str = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
     """List dead letters (payloads are not printed: they may hold personal data)."""
     settings = get_settings()
 
@@ -108,8 +113,21 @@ def dlq_list(limit: int = typer.Option(100), backend: str = typer.Option(None),
 
     dead = asyncio.run(go())
     if as_json:
-        typer.echo(json.dumps([{"id": d.id, "queue": d.queue, "attempts": d.attempts, "error": d.error,
-                                "failed_at": d.failed_at, "trace_id": d.trace_id} for d in dead]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": d.id,
+                        "queue": d.queue,
+                        "attempts": d.attempts,
+                        "error": d.error,
+                        "failed_at": d.failed_at,
+                        "trace_id": d.trace_id,
+                    }
+                    for d in dead
+                ]
+            )
+        )
         return
     for d in dead:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(d.failed_at))
@@ -118,9 +136,11 @@ def dlq_list(limit: int = typer.Option(100), backend: str = typer.Option(None),
 
 
 @dlq_app.command("replay")
-def dlq_replay(job_id: str = typer.Argument(None, help="dead letter id"),
-               all_: bool = typer.Option(False, "--all", help="replay every dead letter"),
-               backend: str = typer.Option(None)) -> None:
+def dlq_replay(
+    job_id: str = typer.Argument(None, help="dead letter id"),
+    all_: bool = typer.Option(False, "--all", help="replay every dead letter"),
+    backend: str = typer.Option(None),
+) -> None:
     """Put dead letters back on their queue with a fresh retry budget."""
     if not job_id and not all_:
         _fail("give a dead letter ID or --all")

@@ -20,16 +20,25 @@ def steps_dirs(settings: Settings) -> list[Path]:
 
 
 def make_backend(settings: Settings, kind: str | None = None) -> Backend:
-    return create_backend(kind or settings.engine_backend, db_path=settings.engine_db_path,
-                          redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    return create_backend(
+        kind or settings.engine_backend,
+        db_path=settings.engine_db_path,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+    )
 
 
 def load(settings: Settings) -> list[Step]:
     return load_steps(steps_dirs(settings))
 
 
-def make_engine(settings: Settings, role: Role = "all", backend_kind: str | None = None,
-                port: int | None = None, extra: dict[str, Any] | None = None) -> Engine:
+def make_engine(
+    settings: Settings,
+    role: Role = "all",
+    backend_kind: str | None = None,
+    port: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Engine:
     options = EngineOptions(
         role=role,
         host=settings.http_host,

@@ -42,8 +42,12 @@ async def errors_and_metrics(request: web.Request, handler: Any) -> web.StreamRe
     except web.HTTPNotFound:
         response = error(404, "not_found", f"no route for {request.method} {request.path}")
     except web.HTTPMethodNotAllowed as exc:
-        response = error(405, "method_not_allowed", f"allowed: {sorted(exc.allowed_methods)}",
-                         {"Allow": ",".join(sorted(exc.allowed_methods))})
+        response = error(
+            405,
+            "method_not_allowed",
+            f"allowed: {sorted(exc.allowed_methods)}",
+            {"Allow": ",".join(sorted(exc.allowed_methods))},
+        )
     except web.HTTPRequestEntityTooLarge:
         limit = request.app._client_max_size
         response = error(413, "body_too_large", f"request body larger than {limit} bytes")
@@ -53,8 +57,14 @@ async def errors_and_metrics(request: web.Request, handler: Any) -> web.StreamRe
     template = route.canonical if route is not None else "unmatched"
     HTTP_REQUESTS.labels(template, request.method, str(response.status)).inc()
     if response.status >= 500:
-        log.warning("http request failed", extra={"route": template, "status": response.status,
-                                                  "ms": round((time.perf_counter() - start) * 1000, 1)})
+        log.warning(
+            "http request failed",
+            extra={
+                "route": template,
+                "status": response.status,
+                "ms": round((time.perf_counter() - start) * 1000, 1),
+            },
+        )
     return response
 
 
@@ -93,8 +103,15 @@ class HttpApp:
             if isinstance(parsed, web.Response):
                 return parsed
             logger = StepLogger(self._logger, step=step.name, trace_id=trace_id, trigger=trigger.describe())
-            ctx = FlowContext(step=step, trigger=trigger, trace_id=trace_id, backend=self.backend,
-                              subscriptions=self.subs, logger=logger, resources=self.resources)
+            ctx = FlowContext(
+                step=step,
+                trigger=trigger,
+                trace_id=trace_id,
+                backend=self.backend,
+                subscriptions=self.subs,
+                logger=logger,
+                resources=self.resources,
+            )
             start = time.perf_counter()
             try:
                 result = await asyncio.wait_for(step.handler(parsed, ctx), self.request_timeout)
@@ -121,8 +138,12 @@ class HttpApp:
             return web.json_response(body, status=503)
         dead = sum(s.dead for s in stats)
         body["backend"].update(reachable=True, latency_ms=round(latency * 1000, 2))
-        body["queues"] = {"depth": sum(s.depth for s in stats), "in_flight": sum(s.in_flight for s in stats),
-                          "delayed": sum(s.delayed for s in stats), "dead": dead}
+        body["queues"] = {
+            "depth": sum(s.depth for s in stats),
+            "in_flight": sum(s.in_flight for s in stats),
+            "delayed": sum(s.delayed for s in stats),
+            "dead": dead,
+        }
         if dead >= self.dead_letter_threshold:
             body["status"] = "degraded"
         for check in self.health_checks:
@@ -153,12 +174,17 @@ async def parse_request(request: web.Request, trigger: HttpTrigger) -> ApiReques
     body: Any = None
     if raw and request.method in BODY_METHODS:
         if request.content_type != "application/json":
-            return error(415, "unsupported_media_type",
-                         f"expected Content-Type application/json, got {request.content_type!r}")
+            return error(
+                415,
+                "unsupported_media_type",
+                f"expected Content-Type application/json, got {request.content_type!r}",
+            )
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return error(400, "invalid_json", f"body is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}")
+            return error(
+                400, "invalid_json", f"body is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
+            )
     if trigger.body is not None:
         if body is None:
             return error(400, "missing_body", "a JSON body is required")
@@ -190,5 +216,9 @@ def to_response(result: Any, trace_id: str) -> web.Response:
     headers = {"X-Trace-Id": trace_id, **result.headers}
     if isinstance(result.body, bytes):
         return web.Response(body=result.body, status=result.status, headers=headers)
-    return web.json_response(result.body, status=result.status, headers=headers,
-                             dumps=lambda o: json.dumps(o, default=str, ensure_ascii=False))
+    return web.json_response(
+        result.body,
+        status=result.status,
+        headers=headers,
+        dumps=lambda o: json.dumps(o, default=str, ensure_ascii=False),
+    )

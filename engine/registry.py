@@ -176,9 +176,7 @@ def validate_graph(steps: list[Step]) -> list[str]:
         for t in step.triggers_of(HttpTrigger):
             key = (t.method, t.path)
             if key in routes:
-                problems.append(
-                    f"{step.file}: route {t.method} {t.path} is already served by {routes[key]}"
-                )
+                problems.append(f"{step.file}: route {t.method} {t.path} is already served by {routes[key]}")
             routes[key] = step.file
         for topic in step.enqueues:
             if topic not in subscribed:

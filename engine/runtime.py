@@ -61,13 +61,28 @@ class Engine:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         if opts.role in ("all", "api"):
-            self.http = HttpApp(backend, self.steps, max_body=opts.max_body, request_timeout=opts.request_timeout,
-                                health_checks=opts.health_checks, dead_letter_threshold=opts.dead_letter_threshold,
-                                queues=all_queues(self.steps), resources=opts.resources)
+            self.http = HttpApp(
+                backend,
+                self.steps,
+                max_body=opts.max_body,
+                request_timeout=opts.request_timeout,
+                health_checks=opts.health_checks,
+                dead_letter_threshold=opts.dead_letter_threshold,
+                queues=all_queues(self.steps),
+                resources=opts.resources,
+            )
         if opts.role in ("all", "worker"):
-            self.worker = Worker(backend, self.steps, self.worker_id, default_visibility_timeout=opts.visibility_timeout,
-                                 poll_block=opts.poll_block, resources=opts.resources)
-            self.cron = CronScheduler(backend, self.steps, timeout=opts.cron_timeout, resources=opts.resources)
+            self.worker = Worker(
+                backend,
+                self.steps,
+                self.worker_id,
+                default_visibility_timeout=opts.visibility_timeout,
+                poll_block=opts.poll_block,
+                resources=opts.resources,
+            )
+            self.cron = CronScheduler(
+                backend, self.steps, timeout=opts.cron_timeout, resources=opts.resources
+            )
 
     async def start(self) -> None:
         await self.backend.connect()
@@ -81,10 +96,18 @@ class Engine:
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.options.host, self.options.port)
             await site.start()
-            server = site._server
-            self.port = server.sockets[0].getsockname()[1] if server and server.sockets else self.options.port
-        log.info("engine started", extra={"role": self.options.role, "backend": self.backend.name,
-                                          "port": self.port, "steps": len(self.steps), "worker_id": self.worker_id})
+            sockets = getattr(site._server, "sockets", None)
+            self.port = sockets[0].getsockname()[1] if sockets else self.options.port
+        log.info(
+            "engine started",
+            extra={
+                "role": self.options.role,
+                "backend": self.backend.name,
+                "port": self.port,
+                "steps": len(self.steps),
+                "worker_id": self.worker_id,
+            },
+        )
 
     async def stop(self) -> None:
         grace = self.options.grace

@@ -79,8 +79,15 @@ class CronScheduler:
     async def _run(self, step: Step, trigger: CronTrigger, tick: float, catch_up: bool) -> None:
         trace_id = new_trace_id()
         logger = StepLogger(self._logger, step=step.name, trace_id=trace_id, trigger=trigger.describe())
-        ctx = FlowContext(step=step, trigger=trigger, trace_id=trace_id, backend=self.backend,
-                          subscriptions=self.subs, logger=logger, resources=self.resources)
+        ctx = FlowContext(
+            step=step,
+            trigger=trigger,
+            trace_id=trace_id,
+            backend=self.backend,
+            subscriptions=self.subs,
+            logger=logger,
+            resources=self.resources,
+        )
         start = time.perf_counter()
         logger.info("cron tick", tick=tick, catch_up=catch_up)
         try:

@@ -49,13 +49,12 @@ class AckBatcher:
 
     def add(self, job: Job) -> None:
         self._pending.append(job)
-        if len(self._pending) >= self.max_batch:
-            asyncio.ensure_future(self.flush())
-        elif self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush_soon())
+        if self._flusher is None or self._flusher.done():
+            delay = 0.0 if len(self._pending) >= self.max_batch else self.max_wait
+            self._flusher = asyncio.ensure_future(self._flush_soon(delay))
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self.max_wait)
+    async def _flush_soon(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         await self.flush()
 
     async def flush(self) -> None:
@@ -82,9 +81,14 @@ class Worker:
         self.resources = resources
         self.subs = Subscriptions(steps)
         self.subscriptions = [
-            Subscription(step, t, queue_name(t.topic, step.name),
-                         t.config.visibility_timeout or max(default_visibility_timeout, t.config.timeout + 5))
-            for step in steps for t in step.triggers_of(QueueTrigger)
+            Subscription(
+                step,
+                t,
+                queue_name(t.topic, step.name),
+                t.config.visibility_timeout or max(default_visibility_timeout, t.config.timeout + 5),
+            )
+            for step in steps
+            for t in step.triggers_of(QueueTrigger)
         ]
         self.acks = AckBatcher(backend)
         self._running: dict[str, tuple[Job, Subscription]] = {}
@@ -107,12 +111,14 @@ class Worker:
         self._stopping.set()
         # Let each loop finish its current fetch (at most poll_block) so no job is leased and
         # then dropped; cancel whatever is still waiting after that.
-        _, waiting = await asyncio.wait(self._loops, timeout=self.poll_block + 1.0) if self._loops else ((), ())
+        _, waiting = (
+            await asyncio.wait(self._loops, timeout=self.poll_block + 1.0) if self._loops else ((), ())
+        )
         for loop in waiting:
             loop.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         if self._tasks:
-            done, pending = await asyncio.wait(self._tasks, timeout=grace)
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
             for task in pending:
                 task.cancel()
             if pending:
@@ -176,8 +182,14 @@ class Worker:
     async def _run_job(self, job: Job, sub: Subscription) -> None:
         step, trigger = sub.step, sub.trigger
         cfg = trigger.config
-        logger = StepLogger(self._logger, step=step.name, trace_id=job.trace_id,
-                            trigger=trigger.describe(), job_id=job.id, attempt=job.attempt)
+        logger = StepLogger(
+            self._logger,
+            step=step.name,
+            trace_id=job.trace_id,
+            trigger=trigger.describe(),
+            job_id=job.id,
+            attempt=job.attempt,
+        )
         if job.dedup_key is not None:
             await self.backend.release_dedup(job.queue, job.dedup_key)  # edits from now on count
         if should_dead_letter(job.attempt, cfg.max_retries + 1):
@@ -188,9 +200,16 @@ class Worker:
         except ValidationError as exc:
             await self._dead(job, f"input does not validate: {exc.error_count()} error(s)", logger)
             return
-        ctx = FlowContext(step=step, trigger=trigger, trace_id=job.trace_id, backend=self.backend,
-                          subscriptions=self.subs, logger=logger, attempt=job.attempt,
-                          resources=self.resources)
+        ctx = FlowContext(
+            step=step,
+            trigger=trigger,
+            trace_id=job.trace_id,
+            backend=self.backend,
+            subscriptions=self.subs,
+            logger=logger,
+            attempt=job.attempt,
+            resources=self.resources,
+        )
         start = time.perf_counter()
         try:
             await asyncio.wait_for(step.handler(data, ctx), cfg.timeout)

@@ -7,8 +7,9 @@ from pathlib import Path
 from .base import Backend
 
 
-def create_backend(kind: str, *, db_path: str | Path = "data/engine.db", redis_url: str = "",
-                   redis_prefix: str = "bitbylaw") -> Backend:
+def create_backend(
+    kind: str, *, db_path: str | Path = "data/engine.db", redis_url: str = "", redis_prefix: str = "bitbylaw"
+) -> Backend:
     if kind == "embedded":
         from .embedded import EmbeddedBackend
 

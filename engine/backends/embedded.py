@@ -77,9 +77,7 @@ CREATE INDEX IF NOT EXISTS zsets_by_score ON zsets (name, score);
 class EmbeddedBackend(Backend):
     name = "embedded"
 
-    def __init__(
-        self, path: str | Path, clock: Clock | None = None, synchronous: str = "NORMAL"
-    ) -> None:
+    def __init__(self, path: str | Path, clock: Clock | None = None, synchronous: str = "NORMAL") -> None:
         super().__init__(clock)
         self.path = Path(path)
         self.synchronous = synchronous
@@ -127,9 +125,7 @@ class EmbeddedBackend(Backend):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-sqlite")
 
         def open_conn() -> sqlite3.Connection:
-            conn = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-            )
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA busy_timeout=10000")
@@ -191,8 +187,15 @@ class EmbeddedBackend(Backend):
                 conn.execute(
                     "INSERT INTO jobs (id, queue, data, trace_id, enqueued_at, run_at, dedup_key)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, req.queue, json.dumps(req.data), req.trace_id, now,
-                     now + max(req.delay, 0.0), req.dedup_key),
+                    (
+                        job_id,
+                        req.queue,
+                        json.dumps(req.data),
+                        req.trace_id,
+                        now,
+                        now + max(req.delay, 0.0),
+                        req.dedup_key,
+                    ),
                 )
                 ids.append(job_id)
             return ids
@@ -225,8 +228,16 @@ class EmbeddedBackend(Backend):
                 (now + vt, worker_id, queue, now, count),
             ).fetchall()
             return [
-                Job(id=r[0], queue=r[1], data=json.loads(r[2]), trace_id=r[3], attempt=r[4],
-                    enqueued_at=r[5], dedup_key=r[6], receipt=worker_id)
+                Job(
+                    id=r[0],
+                    queue=r[1],
+                    data=json.loads(r[2]),
+                    trace_id=r[3],
+                    attempt=r[4],
+                    enqueued_at=r[5],
+                    dedup_key=r[6],
+                    receipt=worker_id,
+                )
                 for r in sorted(rows, key=lambda r: r[5])
             ]
 
@@ -255,9 +266,7 @@ class EmbeddedBackend(Backend):
 
     async def ack(self, jobs: Sequence[Job]) -> None:
         if jobs:
-            await self._tx(
-                lambda c: c.executemany("DELETE FROM jobs WHERE id = ?", [(j.id,) for j in jobs])
-            )
+            await self._tx(lambda c: c.executemany("DELETE FROM jobs WHERE id = ?", [(j.id,) for j in jobs]))
 
     async def retry(self, job: Job, delay: float, error: str) -> None:
         run_at = self.clock() + max(delay, 0.0)
@@ -440,9 +449,7 @@ class EmbeddedBackend(Backend):
             )
         )
 
-    async def state_set_if_absent(
-        self, scope: str, key: str, value: Any, ttl: float | None = None
-    ) -> bool:
+    async def state_set_if_absent(self, scope: str, key: str, value: Any, ttl: float | None = None) -> bool:
         now = self.clock()
         expires = None if ttl is None else now + ttl
 

@@ -85,8 +85,7 @@ class SimulatorCore:
 
     def calls_json(self) -> JsonDict:
         items = [
-            {"method": m, "route": r, "status": s, "count": n}
-            for (m, r, s), n in sorted(self.calls.items())
+            {"method": m, "route": r, "status": s, "count": n} for (m, r, s), n in sorted(self.calls.items())
         ]
         return {"total": sum(self.calls.values()), "calls": items}
 

@@ -27,8 +27,6 @@ async def start_app(app: web.Application, host: str = "127.0.0.1", port: int = 0
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server
-    bound_port = port
-    if server is not None and getattr(server, "sockets", None):
-        bound_port = server.sockets[0].getsockname()[1]
+    sockets = getattr(site._server, "sockets", None)
+    bound_port = sockets[0].getsockname()[1] if sockets else port
     return RunningApp(runner, host, bound_port)

@@ -20,14 +20,24 @@ EXAMPLES = "tests/engine/example_steps"
 
 
 def env_for(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
-    return base_env(STEPS_DIRS=json.dumps([EXAMPLES]), ENGINE_BACKEND="embedded",
-                    ENGINE_DB_PATH=str(tmp_path / "engine.db"), HTTP_PORT=str(port),
-                    EXAMPLE_RECORD_FILE=str(tmp_path / "rec.jsonl"), SHUTDOWN_GRACE_SECONDS="10", **extra)
+    return base_env(
+        STEPS_DIRS=json.dumps([EXAMPLES]),
+        ENGINE_BACKEND="embedded",
+        ENGINE_DB_PATH=str(tmp_path / "engine.db"),
+        HTTP_PORT=str(port),
+        EXAMPLE_RECORD_FILE=str(tmp_path / "rec.jsonl"),
+        SHUTDOWN_GRACE_SECONDS="10",
+        **extra,
+    )
 
 
 def post(port: int, path: str, body: dict) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())
 
@@ -126,8 +136,12 @@ def test_cron_fires_once_per_tick_and_catches_up_at_most_once(tmp_path, service_
 def test_run_rejects_invalid_steps_with_a_clear_message(tmp_path):
     bad = tmp_path / "steps"
     bad.mkdir()
-    (bad / "broken_step.py").write_text("config = {'name': 'x', 'triggers': []}\nasync def handler(i, c): pass\n")
-    env = base_env(STEPS_DIRS=json.dumps([str(bad)]), ENGINE_DB_PATH=str(tmp_path / "e.db"), HTTP_PORT=str(free_port()))
+    (bad / "broken_step.py").write_text(
+        "config = {'name': 'x', 'triggers': []}\nasync def handler(i, c): pass\n"
+    )
+    env = base_env(
+        STEPS_DIRS=json.dumps([str(bad)]), ENGINE_DB_PATH=str(tmp_path / "e.db"), HTTP_PORT=str(free_port())
+    )
     result = run_cli(["run"], env, timeout=30)
     assert result.returncode == 2
     assert "broken_step.py: config['triggers'] must list at least one trigger" in result.stderr

@@ -48,7 +48,9 @@ async def wait_for(predicate, timeout=10.0):
 async def test_fan_out_each_subscriber_gets_its_own_job(env):
     _, session, rec = env
     await ingest(session, [{"n": 1}, {"n": 2}])
-    await wait_for(lambda: len(read_records(rec, "example-record")) == 2 and len(read_records(rec, "example-audit")) == 2)
+    await wait_for(
+        lambda: len(read_records(rec, "example-record")) == 2 and len(read_records(rec, "example-audit")) == 2
+    )
     assert sorted(r["n"] for r in read_records(rec, "example-audit")) == [1, 2]
 
 
@@ -56,7 +58,9 @@ async def test_trace_id_same_in_webhook_log_and_every_job_log(env, caplog):
     _, session, rec = env
     caplog.set_level(logging.INFO, logger="bitbylaw.steps")
     _, trace = await ingest(session, [{"n": 7}])
-    await wait_for(lambda: len(read_records(rec, "example-record")) == 1 and len(read_records(rec, "example-audit")) == 1)
+    await wait_for(
+        lambda: len(read_records(rec, "example-record")) == 1 and len(read_records(rec, "example-audit")) == 1
+    )
     await asyncio.sleep(0.05)
     by_msg = {r.getMessage(): r for r in caplog.records if getattr(r, "trace_id", None) == trace}
     assert {"ingested", "recorded", "audited"} <= set(by_msg)

@@ -18,8 +18,11 @@ pytestmark = pytest.mark.timeout(30)
 @pytest.fixture
 async def client(tmp_path, monkeypatch):
     monkeypatch.setenv("EXAMPLE_RECORD_FILE", str(tmp_path / "rec.jsonl"))
-    engine = Engine(EmbeddedBackend(tmp_path / "engine.db"), load_steps([EXAMPLES]),
-                    EngineOptions(port=0, poll_block=0.05, grace=2, max_body=4096, request_timeout=0.5))
+    engine = Engine(
+        EmbeddedBackend(tmp_path / "engine.db"),
+        load_steps([EXAMPLES]),
+        EngineOptions(port=0, poll_block=0.05, grace=2, max_body=4096, request_timeout=0.5),
+    )
     await engine.start()
     async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as session:
         yield session
@@ -43,12 +46,20 @@ async def test_path_params_and_trigger(client):
 
 
 async def test_malformed_json_is_400(client):
-    status, body, _ = await call(client, "POST", "/ingest", data=b'{"items": [', headers={"Content-Type": "application/json"})
+    status, body, _ = await call(
+        client, "POST", "/ingest", data=b'{"items": [', headers={"Content-Type": "application/json"}
+    )
     assert status == 400 and body["error"] == "invalid_json" and "detail" in body
 
 
 async def test_wrong_content_type_is_415(client):
-    status, body, _ = await call(client, "POST", "/ingest", data=b"items=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, body, _ = await call(
+        client,
+        "POST",
+        "/ingest",
+        data=b"items=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 415 and body["error"] == "unsupported_media_type"
 
 

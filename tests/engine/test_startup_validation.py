@@ -35,61 +35,89 @@ def test_valid_steps_load(tmp_path):
 
 
 def test_unknown_config_key(tmp_path):
-    path = write(tmp_path, "a_step.py", """
+    path = write(
+        tmp_path,
+        "a_step.py",
+        """
         config = {"name": "a", "triggers": [http("GET", "/a")], "emits": ["x"]}
         async def handler(req, ctx): pass
-    """)
+    """,
+    )
     msg = problems(tmp_path)
     assert str(path) in msg and "unknown config keys ['emits']" in msg
 
 
 def test_topic_nobody_subscribes_to(tmp_path):
-    path = write(tmp_path, "a_step.py", """
+    path = write(
+        tmp_path,
+        "a_step.py",
+        """
         config = {"name": "a", "triggers": [http("GET", "/a")], "enqueues": ["t.orphan"]}
         async def handler(req, ctx): pass
-    """)
+    """,
+    )
     msg = problems(tmp_path)
     assert str(path) in msg and "enqueues topic 't.orphan' but no step subscribes to it" in msg
 
 
 def test_two_steps_on_one_route(tmp_path):
-    write(tmp_path, "a_step.py", """
+    write(
+        tmp_path,
+        "a_step.py",
+        """
         config = {"name": "a", "triggers": [http("POST", "/same")]}
         async def handler(req, ctx): pass
-    """)
-    second = write(tmp_path, "b_step.py", """
+    """,
+    )
+    second = write(
+        tmp_path,
+        "b_step.py",
+        """
         config = {"name": "b", "triggers": [http("post", "/same")]}
         async def handler(req, ctx): pass
-    """)
+    """,
+    )
     msg = problems(tmp_path)
     assert f"{second}: route POST /same is already served by" in msg
 
 
 def test_invalid_cron_expression(tmp_path):
-    path = write(tmp_path, "a_step.py", """
+    path = write(
+        tmp_path,
+        "a_step.py",
+        """
         config = {"name": "a", "triggers": [cron("*/15 * * *")]}
         async def handler(data, ctx): pass
-    """)
+    """,
+    )
     msg = problems(tmp_path)
     assert str(path) in msg and "invalid cron expression '*/15 * * *'" in msg
 
 
 def test_handler_not_async(tmp_path):
-    path = write(tmp_path, "a_step.py", """
+    path = write(
+        tmp_path,
+        "a_step.py",
+        """
         config = {"name": "a", "triggers": [http("GET", "/a")]}
         def handler(req, ctx): pass
-    """)
+    """,
+    )
     msg = problems(tmp_path)
     assert str(path) in msg and "handler must be `async def handler(input, ctx)`" in msg
 
 
 def test_queue_input_model_not_a_model(tmp_path):
-    path = write(tmp_path, "a_step.py", """
+    path = write(
+        tmp_path,
+        "a_step.py",
+        """
         class NotAModel:
             n: int
         config = {"name": "a", "triggers": [queue("t.x", input=NotAModel)]}
         async def handler(data, ctx): pass
-    """)
+    """,
+    )
     msg = problems(tmp_path)
     assert str(path) in msg and "queue input model of topic 't.x' must be a pydantic BaseModel" in msg
 
@@ -112,14 +140,22 @@ def test_duplicate_step_name(tmp_path):
 
 
 def test_all_problems_reported_at_once(tmp_path):
-    write(tmp_path, "a_step.py", """
+    write(
+        tmp_path,
+        "a_step.py",
+        """
         config = {"name": "a", "triggers": [cron("bad")], "colour": 1}
         async def handler(data, ctx): pass
-    """)
-    write(tmp_path, "b_step.py", """
+    """,
+    )
+    write(
+        tmp_path,
+        "b_step.py",
+        """
         config = {"name": "b", "triggers": [http("GET", "/b")]}
         def handler(req, ctx): pass
-    """)
+    """,
+    )
     with pytest.raises(StepValidationError) as info:
         load_steps([tmp_path])
     assert len(info.value.problems) == 3

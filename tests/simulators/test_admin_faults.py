@@ -15,7 +15,9 @@ from simulators.common.server import start_app
 @pytest.fixture
 async def sim():
     store: list[Any] = []
-    core = SimulatorCore("toy", reset=store.clear, seed=lambda b: {"n": len(store)}, dump=lambda: {"items": store})
+    core = SimulatorCore(
+        "toy", reset=store.clear, seed=lambda b: {"n": len(store)}, dump=lambda: {"items": store}
+    )
     app = make_simulator_app(core)
 
     async def create(request: web.Request) -> web.Response:
@@ -48,7 +50,9 @@ async def test_counts_by_route_template(sim):
 
 async def test_fail_next_n_then_succeed(sim):
     session, store = sim
-    await session.post("/_admin/faults", json={"rules": [{"method": "POST", "route": "/items", "status": 503, "count": 2}]})
+    await session.post(
+        "/_admin/faults", json={"rules": [{"method": "POST", "route": "/items", "status": 503, "count": 2}]}
+    )
     statuses = []
     for _ in range(3):
         async with session.post("/items", json={"a": 1}) as r:
@@ -59,7 +63,12 @@ async def test_fail_next_n_then_succeed(sim):
 
 async def test_after_write_loses_response_but_keeps_write(sim):
     session, store = sim
-    await session.post("/_admin/faults", json={"rules": [{"method": "POST", "route": "/items", "status": 504, "count": 1, "after_write": True}]})
+    await session.post(
+        "/_admin/faults",
+        json={
+            "rules": [{"method": "POST", "route": "/items", "status": 504, "count": 1, "after_write": True}]
+        },
+    )
     async with session.post("/items", json={"a": 1}) as r:
         assert r.status == 504
     assert store == [{"a": 1}]
@@ -67,7 +76,10 @@ async def test_after_write_loses_response_but_keeps_write(sim):
 
 async def test_drop_field_and_reset(sim):
     session, store = sim
-    await session.post("/_admin/faults", json={"rules": [{"route": "/items/{id}", "status": None, "drop_field": "secret", "count": 1}]})
+    await session.post(
+        "/_admin/faults",
+        json={"rules": [{"route": "/items/{id}", "status": None, "drop_field": "secret", "count": 1}]},
+    )
     async with session.get("/items/1") as r:
         assert await r.json() == {"id": 1}
     async with session.get("/items/1") as r:
