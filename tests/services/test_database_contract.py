@@ -8,8 +8,11 @@ masking) sit at the top.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +32,7 @@ from services.db.migrations import split_sqlite_statements
 
 pytestmark = pytest.mark.timeout(30)
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # night of a DST change in Berlin, on purpose
 
 PARTY_SNAPSHOT = {
@@ -150,6 +154,25 @@ async def test_concurrent_migrate_applies_each_migration_once(database_url: str)
     finally:
         for db in dbs:
             await db.close()
+
+
+async def test_two_processes_migrating_at_once_apply_each_migration_once(database_url: str) -> None:
+    script = (
+        "import asyncio, json, sys\n"
+        "from services.db import migrate_url\n"
+        "print(json.dumps(asyncio.run(migrate_url(sys.argv[1]))))\n"
+    )
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, database_url, cwd=REPO_ROOT, stdout=PIPE, stderr=PIPE
+        )
+        for _ in range(2)
+    ]
+    outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), timeout=25)
+    assert [p.returncode for p in procs] == [0, 0], [err.decode() for _, err in outputs]
+    applied = [name for out, _ in outputs for name in json.loads(out)]
+    dialect = "postgres" if database_url.startswith("postgres") else "sqlite"
+    assert sorted(applied) == migration_names(dialect)
 
 
 async def test_migrate_url_reports_applied_names(database_url: str) -> None:
