@@ -285,8 +285,10 @@ def _plan_linked(
     """Initial sync (no snapshot) or update against the snapshot; the writes are the same."""
     kind = espo_kind(espo_record)
     espo = espo_to_party(espo_record)
-    # DECISIONS 8: a linked party's kind comes from the snapshot; without one, the vorname rule.
-    advo = advo_to_party(advo_record, (snapshot or {}).get("kind"))
+    # DECISIONS 8: a linked party's kind never follows Advoware's vorname; it is the kind the
+    # EspoCRM record has (and the snapshot records). Advoware's vorname is read unfiltered, so a
+    # vorname typed into a company in Advoware is seen, and `fit_kind` clears it (conflict).
+    advo = advo_to_party(advo_record)
     row_id = advo_record.get("rowId")
     merge = fit_kind(_merge_for(espo, advo, snapshot, row_id, policy), espo, advo, kind)
     basis = _basis_for(espo_record, snapshot, espo, advo, merge, kind, row_id, direction, recipient, now)
@@ -440,7 +442,7 @@ def _same_snapshot(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
 
 def _settle(plan: Plan, *, row_id: str | None, stored: Mapping[str, Any] | None, betnr: int | None) -> Plan:
     basis = plan.basis
-    sent = plan.advoware_create or plan.advoware_update
+    sent = plan.advoware_create if plan.advoware_create is not None else plan.advoware_update
     if basis is None or sent is None:
         raise ValueError("settle_advoware needs a plan that writes to Advoware")
     advo_after = advo_to_party(stored, basis.kind) if stored is not None else basis.advo_after()
