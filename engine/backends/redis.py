@@ -183,6 +183,27 @@ end
 return n
 """
 
+# Forget consumers (worker ids) that hold no jobs and were not seen for a long time, so groups
+# do not collect one consumer per worker process ever started. KEYS: streams.
+# ARGV: group, idle ms. Returns how many were removed.
+PRUNE_CONSUMERS_LUA = """
+local removed = 0
+for _, stream in ipairs(KEYS) do
+  local consumers = redis.pcall('XINFO', 'CONSUMERS', stream, ARGV[1])
+  if type(consumers) == 'table' and not consumers.err then
+    for _, c in ipairs(consumers) do
+      local f = {}
+      for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+      if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then
+        redis.call('XGROUP', 'DELCONSUMER', stream, ARGV[1], f['name'])
+        removed = removed + 1
+      end
+    end
+  end
+end
+return removed
+"""
+
 # KEYS: tick key, last-tick key. ARGV: owner, ttl ms, tick.
 CRON_LUA = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -296,9 +317,11 @@ class RedisBackend(Backend):
         housekeeping_interval: float = 0.1,
         connect_timeout: float = 2.0,
         max_connections: int | None = None,
+        consumer_expiry: float = 86400.0,
     ) -> None:
         """`housekeeping_interval`: how often (per process and queue) a fetch also moves due
-        delayed jobs and takes over expired leases; a fetch about to block always does."""
+        delayed jobs and takes over expired leases; a fetch about to block always does.
+        `consumer_expiry`: `prepare_worker` forgets consumers idle this long without jobs."""
         super().__init__(clock)
         self.url = url
         self.prefix = prefix
@@ -308,8 +331,10 @@ class RedisBackend(Backend):
         self.housekeeping_interval = housekeeping_interval
         self.connect_timeout = connect_timeout
         self.max_connections = max_connections
+        self.consumer_expiry = consumer_expiry
         self._redis: aioredis.Redis | None = None
         self._queues: dict[str, _QueueState] = {}
+        self._scripts: dict[str, AsyncScript] = {}
         self._down = False  # an outage was logged and has not been logged as over yet
 
     # -- keys --------------------------------------------------------------------------------
@@ -343,19 +368,12 @@ class RedisBackend(Backend):
                 socket_keepalive=True,
                 max_connections=self.max_connections,
             )
-            self._enqueue_script = self._redis.register_script(ENQUEUE_LUA)
-            self._fetch_script = self._redis.register_script(FETCH_LUA)
-            self._extend_script = self._redis.register_script(EXTEND_LUA)
-            self._dead_script = self._redis.register_script(DEAD_LUA)
-            self._replay_script = self._redis.register_script(REPLAY_LUA)
-            self._cron_script = self._redis.register_script(CRON_LUA)
-            self._lock_extend_script = self._redis.register_script(LOCK_EXTEND_LUA)
-            self._lock_release_script = self._redis.register_script(LOCK_RELEASE_LUA)
         await self._run(self._client.ping)
 
     async def close(self) -> None:
         client, self._redis = self._redis, None
         self._queues.clear()
+        self._scripts.clear()
         if client is not None:
             await client.aclose(close_connection_pool=True)
 
@@ -367,6 +385,17 @@ class RedisBackend(Backend):
         except (TimeoutError, *TRANSIENT_ERRORS) as exc:
             raise BackendUnavailable(f"redis unreachable: {type(exc).__name__}") from exc
         return time.perf_counter() - started
+
+    async def prepare_worker(self, worker_id: str) -> None:
+        """Prune consumers of long-gone workers. Their unfinished jobs need nothing here:
+        any fetch takes them over by XAUTOCLAIM once their lease ran out."""
+        streams = await self._scan(_glob_escape(self._stream("")) + "*")
+        removed = 0
+        for start in range(0, len(streams), 500):
+            args: list[ScriptArg] = [GROUP, _ms(self.consumer_expiry)]
+            removed += int(await self._script(PRUNE_CONSUMERS_LUA, streams[start : start + 500], args))
+        if removed:
+            log.info("pruned %d idle stream consumers", removed, extra={"backend": "redis"})
 
     @property
     def _client(self) -> aioredis.Redis:
@@ -382,28 +411,38 @@ class RedisBackend(Backend):
         reply is redelivered after the lease)."""
         waits = backoff.expo(factor=self.retry_base, max_value=self.retry_cap)
         next(waits)  # backoff's generators yield None first
-        deadline: float | None = None
+        failures = 0
+        deadline = float("inf")
         while True:
             try:
                 result = await operation()
             except TRANSIENT_ERRORS as exc:
+                failures += 1
                 now = time.monotonic()
-                deadline = deadline if deadline is not None else now + self.reconnect_timeout
-                self._note_outage(exc)
+                deadline = min(deadline, now + self.reconnect_timeout)
+                # One failure that the immediate retry heals is a pooled connection gone stale
+                # (Redis restarted while it sat idle), not an outage worth a warning.
+                if failures > 1 or now >= deadline:
+                    self._note_outage(exc)
                 if now >= deadline:
                     raise BackendUnavailable(
                         f"redis unreachable for {self.reconnect_timeout:g}s: {type(exc).__name__}"
                     ) from exc
-                wait = next(waits)
-                await asyncio.sleep(min(wait / 2 + backoff.full_jitter(wait / 2), deadline - now))
+                if failures > 1:
+                    wait = next(waits)
+                    await asyncio.sleep(min(wait / 2 + backoff.full_jitter(wait / 2), deadline - now))
                 continue
             if self._down:
                 self._down = False
                 log.info("redis connection restored", extra={"backend": "redis"})
             return result
 
-    async def _script(self, script: AsyncScript, keys: list[str], args: Sequence[ScriptArg]) -> Any:
-        """EVALSHA (redis-py loads the script again after NOSCRIPT, e.g. after a restart)."""
+    async def _script(self, lua: str, keys: list[str], args: Sequence[ScriptArg]) -> Any:
+        """EVALSHA of one of this module's scripts (redis-py loads it again after NOSCRIPT,
+        e.g. after a restart of Redis)."""
+        script = self._scripts.get(lua)
+        if script is None:
+            script = self._scripts[lua] = self._client.register_script(lua)
         return await self._run(lambda: script(keys=keys, args=args))
 
     def _note_outage(self, exc: BaseException) -> None:
@@ -445,7 +484,7 @@ class RedisBackend(Backend):
                 ttl = str(_ms(request.dedup_ttl))
             envelope = _envelope(job_id, request.trace_id, 0, now, ready_at, request.dedup_key, request.data)
             args += ["z" if delayed else "s", ready_at, ttl, job_id, envelope]
-        created = await self._script(self._enqueue_script, keys, args)
+        created = await self._script(ENQUEUE_LUA, keys, args)
         result: list[str | None] = []
         for request, job_id, ok in zip(requests, job_ids, created, strict=True):
             result.append(job_id if ok else None)
@@ -515,13 +554,13 @@ class RedisBackend(Backend):
             state.claim_cursor,
         ]
         try:
-            raw = await self._script(self._fetch_script, keys, args)
+            raw = await self._script(FETCH_LUA, keys, args)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             # The stream or its group vanished (key deleted, Redis lost its data): recreate.
             await self._ensure_group(queue)
-            raw = await self._script(self._fetch_script, keys, args)
+            raw = await self._script(FETCH_LUA, keys, args)
         if housekeeping:
             state.last_housekeeping = now_mono
             state.claim_cursor = _text(raw[0])
@@ -576,7 +615,7 @@ class RedisBackend(Backend):
         `visibility_timeout` the next fetch uses for XAUTOCLAIM; Redis stores no per-entry
         deadline)."""
         for (queue, consumer), entry_ids in self._by_queue_and_consumer(jobs).items():
-            await self._script(self._extend_script, [self._stream(queue)], [GROUP, consumer, *entry_ids])
+            await self._script(EXTEND_LUA, [self._stream(queue)], [GROUP, consumer, *entry_ids])
 
     async def ack(self, jobs: Sequence[Job]) -> None:
         by_queue = self._by_queue(jobs)
@@ -632,7 +671,7 @@ class RedisBackend(Backend):
         entry_id = job.receipt.entry_id if isinstance(job.receipt, _Receipt) else ""
         keys = [self._stream(job.queue), *self._dead_keys()]
         args: list[ScriptArg] = [GROUP, entry_id, job.id, record, failed_at, job.queue]
-        await self._script(self._dead_script, keys, args)
+        await self._script(DEAD_LUA, keys, args)
 
     def _dead_keys(self) -> list[str]:
         return [self._key("dead"), self._key("dead", "index"), self._key("dead", "count")]
@@ -697,7 +736,7 @@ class RedisBackend(Backend):
             # base 0: the replayed job starts a fresh life with attempt 1.
             envelope = _envelope(letter.id, letter.trace_id, 0, now, now, None, letter.data)
             args += [letter.id, letter.queue, stream_index[letter.queue], envelope]
-        return int(await self._script(self._replay_script, keys, args))
+        return int(await self._script(REPLAY_LUA, keys, args))
 
     async def queue_stats(self, queues: Sequence[str]) -> list[QueueStats]:
         if not queues:
@@ -779,7 +818,7 @@ class RedisBackend(Backend):
         tick_text = repr(float(tick))
         keys = [self._key("cron", cron_name, tick_text), self._key("cronlast", cron_name)]
         args: list[ScriptArg] = [uuid.uuid4().hex, _ms(ttl), tick_text]
-        return bool(await self._script(self._cron_script, keys, args))
+        return bool(await self._script(CRON_LUA, keys, args))
 
     async def get_cron_last_tick(self, cron_name: str) -> float | None:
         value = await self._run(lambda: self._client.get(self._key("cronlast", cron_name)))
@@ -790,10 +829,10 @@ class RedisBackend(Backend):
         return bool(await self._run(lambda: self._client.set(self._lock(key), owner, nx=True, px=_ms(ttl))))
 
     async def extend_lock(self, key: str, owner: str, ttl: float) -> bool:
-        return bool(await self._script(self._lock_extend_script, [self._lock(key)], [owner, _ms(ttl)]))
+        return bool(await self._script(LOCK_EXTEND_LUA, [self._lock(key)], [owner, _ms(ttl)]))
 
     async def release_lock(self, key: str, owner: str) -> bool:
-        return bool(await self._script(self._lock_release_script, [self._lock(key)], [owner]))
+        return bool(await self._script(LOCK_RELEASE_LUA, [self._lock(key)], [owner]))
 
     async def force_release_lock(self, key: str) -> bool:
         return bool(await self._run(lambda: self._client.delete(self._lock(key))))

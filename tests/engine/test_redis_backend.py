@@ -135,6 +135,38 @@ async def test_extend_lease_does_not_steal_a_taken_over_job(make_backend: MakeBa
     assert pending["times_delivered"] == taken.attempt == 2
 
 
+async def test_prepare_worker_prunes_idle_consumers_without_jobs(make_backend: MakeBackend, url: str) -> None:
+    backend = await make_backend(consumer_expiry=0.1)
+    await backend.enqueue([request(), request()])
+    [done] = await backend.fetch(Q, 1, 5.0, "worker-gone")
+    await backend.ack([done])
+    [busy] = await backend.fetch(Q, 1, 5.0, "worker-busy")  # holds a job: must be kept
+    await asyncio.sleep(0.2)
+    await backend.prepare_worker("worker-new")
+
+    client = redis.Redis.from_url(url)
+    try:
+        consumers = client.xinfo_consumers(f"{backend.prefix}:q:{Q}", "workers")
+    finally:
+        client.close()
+    assert [c["name"] for c in consumers] == [b"worker-busy"]
+    await backend.ack([busy])
+
+
+async def test_fetch_recreates_a_lost_stream_group(make_backend: MakeBackend, url: str) -> None:
+    backend = await make_backend()
+    await backend.enqueue([request()])
+    assert len(await backend.fetch(Q, 1, 5.0, "w")) == 1
+    client = redis.Redis.from_url(url)
+    try:
+        client.delete(f"{backend.prefix}:q:{Q}")  # e.g. an operator deleted the key
+    finally:
+        client.close()
+    [job_id] = await backend.enqueue([request()])
+    [job] = await backend.fetch(Q, 1, 5.0, "w", block=1.0)
+    assert job.id == job_id
+
+
 # -- delayed jobs and retries ------------------------------------------------------------------
 async def test_retry_delay_is_honoured_not_early(make_backend: MakeBackend) -> None:
     worker_a, worker_b = await make_backend(), await make_backend()
