@@ -173,12 +173,12 @@ async def test_no_key_or_personal_data_in_logs(
     caplog.set_level(logging.DEBUG)
     keyed = make_client(espocrm_sim, holder)
     signed = make_client(espocrm_sim, holder, secret_key=SecretStr(espocrm_sim.config.secret_key))
+    created = await keyed.create("CBeteiligte", {"firstName": "Geheimvorname", "lastName": "Geheimname"})
     await set_faults(
         espocrm_sim.root,
         {"method": "GET", "route": ONE, "status": 503, "count": 1},
         {"method": "POST", "route": LIST, "status": 500, "count": 1, "after_write": True},
     )
-    created = await keyed.create("CBeteiligte", {"firstName": "Geheimvorname", "lastName": "Geheimname"})
     await signed.get("CBeteiligte", created["id"])
     with pytest.raises(OutcomeUnknown) as info:
         await signed.create("CBeteiligte", {"firstName": "Zweiter", "lastName": "Geheimname"})
