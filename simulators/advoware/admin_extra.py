@@ -1,6 +1,8 @@
 """Admin routes the Advoware simulator adds to the shared `/_admin` interface:
 `POST /_admin/expire-tokens` (client tests of the 401 → new token → retry path, A17) and
-`POST /_admin/snapshot` (write the state to `config.snapshot_path` now)."""
+`POST /_admin/snapshot` (write the state to `config.snapshot_path` now) and
+`DELETE /_admin/parties/{betNr}` (a user deletes the party in Advoware's desktop client, which the
+API cannot do; afterwards the API answers 404 for it, A6)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,18 @@ async def snapshot(request: web.Request) -> web.Response:
     return web.json_response({"path": str(path), "parties": len(state.parties)})
 
 
+async def delete_party(request: web.Request) -> web.Response:
+    state: AdvowareState = request.app["advoware"]
+    try:
+        bet_nr = int(request.match_info["betNr"])
+    except ValueError:
+        bet_nr = -1
+    if state.parties.pop(bet_nr, None) is None:
+        return web.json_response({"message": "Beteiligter not found"}, status=404)
+    return web.json_response({"deleted": bet_nr})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/_admin/expire-tokens", expire_tokens)
     app.router.add_post("/_admin/snapshot", snapshot)
+    app.router.add_delete("/_admin/parties/{betNr}", delete_party)

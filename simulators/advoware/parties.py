@@ -3,7 +3,7 @@
 Quirks modelled here: GET answers a one-element array (A4), POST an object with `betNr` and
 `rowId` (A5), PUT a one-element array with a new `rowId` every time (A1, A3); unknown betNr → 404
 (A6); fields outside the persisted set are accepted and dropped (A7); nested lists in a PUT body
-are ignored; a stale `rowId` in the body is not checked (open point 8).
+are ignored; a stale `rowId` in the body is not checked (open point 8); DELETE → 403.
 """
 
 from __future__ import annotations
@@ -79,8 +79,16 @@ async def update(request: web.Request) -> web.Response:
     return web.json_response([party_json(state, party)])
 
 
+async def delete(request: web.Request) -> web.Response:
+    # Deletes are forbidden across the API (EXTERNAL_SYSTEMS 0); `/_admin/parties/{betNr}`
+    # simulates a deletion made in the desktop client.
+    get_party(request)
+    raise ApiError(403, "Deleting a Beteiligter is not allowed.")
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get(BASE, search)
     app.router.add_post(BASE, create)
     app.router.add_get(BASE + "/{betNr}", get_one)
     app.router.add_put(BASE + "/{betNr}", update)
+    app.router.add_delete(BASE + "/{betNr}", delete)

@@ -10,9 +10,12 @@ through timed, all-day, multi-day, recurring and DST-crossing kinds.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, datetime, timedelta
 from typing import Any
+
+from aiohttp import web
 
 from simulators.advoware.records import JsonDict
 from simulators.advoware.seed_parties import seed_party
@@ -20,17 +23,25 @@ from simulators.advoware.seed_termine import TerminFactory, seed_employee
 from simulators.advoware.state import BERLIN, AdvowareState
 
 
+def _bad_body(message: str) -> web.HTTPBadRequest:
+    # Raised through the shared admin handler, which lets aiohttp render it as the 400 answer.
+    return web.HTTPBadRequest(text=json.dumps({"message": message}), content_type="application/json")
+
+
 def _count(body: JsonDict, name: str, default: int) -> int:
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer")
+        raise _bad_body(f"{name} must be a non-negative integer")
     return value
 
 
 def _base_date(body: JsonDict, state: AdvowareState) -> date:
-    if body.get("base_date"):
+    if not body.get("base_date"):
+        return datetime.fromtimestamp(state.config.clock(), BERLIN).date()
+    try:
         return date.fromisoformat(str(body["base_date"]))
-    return datetime.fromtimestamp(state.config.clock(), BERLIN).date()
+    except ValueError:
+        raise _bad_body("base_date must be YYYY-MM-DD") from None
 
 
 def seed_state(state: AdvowareState, body: JsonDict) -> JsonDict:

@@ -211,6 +211,14 @@ async def test_A6_unknown_betnr_is_404(api: aiohttp.ClientSession) -> None:
         assert status == 404 and "message" in data, (method, path)
 
 
+async def test_party_delete_forbidden_but_desktop_delete_gives_404(api: aiohttp.ClientSession) -> None:
+    party = await create_party(api)
+    assert (await call(api, "DELETE", f"{BET}/{party['betNr']}"))[0] == 403
+    assert (await call(api, "DELETE", f"_admin/parties/{party['betNr']}"))[0] == 200
+    assert (await call(api, "GET", f"{BET}/{party['betNr']}"))[0] == 404
+    assert (await call(api, "DELETE", f"_admin/parties/{party['betNr']}"))[0] == 404
+
+
 async def test_A7_unknown_and_nested_fields_are_dropped(api: aiohttp.ClientSession) -> None:
     party = await create_party(api, email="a@example.com", kontakt="x", handelsRegisterNummer="HRB 1")
     assert "email" not in party and party["handelsRegisterNummer"] == "HRB 1"
@@ -229,7 +237,7 @@ async def test_party_validation_and_malformed_json(
     assert (await call(api, "POST", BET, {"name": "X", "geburtsdatum": "kein Datum"}))[0] == 400
     async with api.post(BET, data="{broken", headers={"Content-Type": "application/json"}) as resp:
         assert resp.status == 400 and "JSON" in (await resp.json())["message"]
-    assert (await call(api, "DELETE", f"{BET}/1"))[0] == 405
+    assert (await call(api, "PATCH", f"{BET}/1"))[0] == 405
     assert (await call(api, "GET", "api/v1/advonet/Unbekannt"))[0] == 404
 
 
@@ -618,6 +626,11 @@ async def test_seed_appointment_kinds(api: aiohttp.ClientSession) -> None:
     assert any(t["turnus"] and t["datum"] < "2026-03-29" < (t["turnusBis"] or "9999") for t in termine)
     window = (await call(api, "GET", TERMINE, params={"von": "2026-03-29", "bis": "2026-03-29"}))[1]
     assert window and len(window) < len(termine)
+
+
+async def test_seed_rejects_bad_body(api: aiohttp.ClientSession) -> None:
+    assert (await call(api, "POST", "_admin/seed", {"parties": -1}))[0] == 400
+    assert (await call(api, "POST", "_admin/seed", {"base_date": "morgen"}))[0] == 400
 
 
 async def test_reset_empties_state_but_keeps_tokens(api: aiohttp.ClientSession) -> None:
