@@ -68,9 +68,7 @@ class Settings(BaseSettings):
     advoware_max_requests_per_second: float = Field(20.0, alias="ADVOWARE_MAX_REQUESTS_PER_SECOND")
 
     # -- Google Calendar ---------------------------------------------------------------------
-    google_api_base_url: str = Field(
-        "http://127.0.0.1:8083/calendar/v3", alias="GOOGLE_API_BASE_URL"
-    )
+    google_api_base_url: str = Field("http://127.0.0.1:8083/calendar/v3", alias="GOOGLE_API_BASE_URL")
     google_token_url: str = Field("http://127.0.0.1:8083/token", alias="GOOGLE_TOKEN_URL")
     google_service_account_file: Path | None = Field(None, alias="GOOGLE_SERVICE_ACCOUNT_FILE")
     google_calendar_timezone: str = Field("Europe/Berlin", alias="GOOGLE_CALENDAR_TIMEZONE")
