@@ -20,7 +20,7 @@ from .config import EspoSimConfig
 from .state import EspoState
 
 API_PREFIX = "/api/v1/"
-USER_KEY = "espocrm_user"
+USER_KEY = web.RequestKey("espocrm_user", str)
 
 
 def hmac_header(api_key: str, secret_key: str, method: str, uri: str) -> str:
@@ -69,4 +69,4 @@ def auth_middleware(state: EspoState) -> Any:
 
 
 def acting_user(request: web.Request) -> str:
-    return str(request[USER_KEY])
+    return request[USER_KEY]
