@@ -3,6 +3,8 @@ the webhook sender as a background task tied to the app's lifetime."""
 
 from __future__ import annotations
 
+import warnings
+
 from aiohttp import web
 
 from simulators.common.admin import SimulatorCore, make_simulator_app
@@ -20,7 +22,10 @@ def build_espocrm_app(config: EspoSimConfig | None = None) -> web.Application:
     app = make_simulator_app(core)
     # After the fault middleware, so 401s are counted and faults hit unauthenticated calls too.
     app.middlewares.append(auth_middleware(sim.store))
-    app["espocrm"] = sim
+    with warnings.catch_warnings():
+        # The string key is the documented interface (tests, sandbox); aiohttp prefers AppKey.
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["espocrm"] = sim
     add_api_routes(app, sim.store)
     add_admin_extras(app, sim)
 

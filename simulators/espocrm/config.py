@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 def utc_now() -> datetime:
@@ -48,7 +49,8 @@ class EspoSimConfig:
     ignore_bookkeeping_only_updates: bool = False
     # The old instance validated IBANs (`invalidIbanChecksum`); switch off to store bad ones.
     validate_iban: bool = True
-    subscriptions: list[WebhookSubscriptionConfig] = field(default_factory=list)
+    # WebhookSubscriptionConfig or plain tuples (event, url, secret[, skip_own[, webhook_id]]).
+    subscriptions: list[WebhookSubscriptionConfig | tuple[Any, ...]] = field(default_factory=list)
     snapshot_path: str | None = None
     # Injectable clock (DECISIONS 19): tests move time to see `modifiedAt` change (E6).
     clock: Callable[[], datetime] = utc_now

@@ -21,9 +21,9 @@ class EspoSimulator:
         self.webhooks = WebhookQueue(config)
         self.router = WebhookRouter(self.store, self.webhooks)
         self.sender = WebhookSender(self.store, self.webhooks)
-        loaded = bool(config.snapshot_path) and snapshot.load(self.store, str(config.snapshot_path))
-        if not loaded:
-            self.router.add_configured()
+        if config.snapshot_path:
+            snapshot.load(self.store, str(config.snapshot_path))
+        self.router.add_configured()
 
     @property
     def tables(self) -> dict[str, dict[str, Record]]:

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .config import EspoSimConfig
+from .config import EspoSimConfig, WebhookSubscriptionConfig
 from .entities import ENTITIES
 from .errors import ApiError
 from .state import ChangeEvent, EspoState
@@ -134,8 +134,14 @@ class WebhookRouter:
         return bool(bookkeeping) and set(event.changed) <= bookkeeping
 
     def add_configured(self) -> None:
-        """Subscriptions from the config, owned by the API user (the sandbox's service)."""
-        for sub in self.state.config.subscriptions:
+        """Subscriptions from the config, owned by the API user (the sandbox's service). One
+        already present (same id, or same event and URL, e.g. from a snapshot) is kept."""
+        table = self.state.tables["Webhook"]
+        present = {(h.get("event"), h.get("url")) for h in table.values()}
+        for raw in self.state.config.subscriptions:
+            sub = raw if isinstance(raw, WebhookSubscriptionConfig) else WebhookSubscriptionConfig(*raw)
+            if sub.webhook_id in table or (sub.event, sub.url) in present:
+                continue
             record_id = sub.webhook_id or self.state.new_id("Webhook")
             data = {"event": sub.event, "url": sub.url, "skipOwn": sub.skip_own}
             fields = subscription_fields(data, self.state.config.api_user_id, sub.secret)

@@ -442,14 +442,16 @@ async def test_seed_is_deterministic_realistic_and_silent(
 
 async def test_snapshot_saved_and_loaded(tmp_path: Any, webhook_receiver: WebhookReceiver) -> None:
     path = str(tmp_path / "espo.json")
-    async with start_espocrm_sim(snapshot_path=path) as sim:
+    configured = [("CBeteiligte.delete", webhook_receiver.url_for("/delete"), "s3cret")]
+    async with start_espocrm_sim(snapshot_path=path, subscriptions=configured) as sim:
         record = await sim.create("CBeteiligte", PERSON)
         hook = await sim.subscribe("CBeteiligte.update", webhook_receiver.url_for())
         assert (await sim.admin("POST", "snapshot"))["counts"]["CBeteiligte"] == 1
         await sim.update("CBeteiligte", record["id"], {"titel": "Dr."})
-    async with start_espocrm_sim(snapshot_path=path) as sim:
+    async with start_espocrm_sim(snapshot_path=path, subscriptions=configured) as sim:
         assert (await sim.get("CBeteiligte", record["id"]))["titel"] == "Dr."  # saved on cleanup
-        assert hook["id"] in sim.state.tables["Webhook"]
+        hooks = sim.state.tables["Webhook"]
+        assert hook["id"] in hooks and len(hooks) == 2  # the configured one is not duplicated
 
 
 async def test_reset_as_user_and_configured_subscriptions(webhook_receiver: WebhookReceiver) -> None:
