@@ -29,14 +29,8 @@ def seed_employee(state: AdvowareState, rng: random.Random, index: int) -> str:
     vorname = rng.choice(FIRST_NAMES_F + FIRST_NAMES_M)
     name = rng.choice(LAST_NAMES)
     kuerzel = _unique_kuerzel(state, vorname, name)
-    state.employees[kuerzel] = {
-        "kuerzel": kuerzel,
-        "name": name,
-        "vorname": vorname,
-        "email": f"{kuerzel.lower()}@kanzlei.example",
-        # Every fifth employee has left the firm: the sync must skip inactive employees.
-        "aktiv": index % 5 != 4,
-    }
+    # Every fifth employee has left the firm: the sync must skip inactive employees.
+    state.add_employee(kuerzel, name, vorname, aktiv=index % 5 != 4)
     return kuerzel
 
 

@@ -73,6 +73,18 @@ class AdvowareState:
         self.parties[bet_nr] = party
         return party
 
+    def add_employee(self, kuerzel: str, name: str, vorname: str, aktiv: bool = True) -> JsonDict:
+        """An employee record as 1.5.5 describes it (for seeds and tests; the API cannot)."""
+        employee = {
+            "kuerzel": kuerzel,
+            "name": name,
+            "vorname": vorname,
+            "email": f"{kuerzel.lower()}@kanzlei.example",
+            "aktiv": aktiv,
+        }
+        self.employees[kuerzel] = employee
+        return employee
+
     # -- reset, dump, snapshot ----------------------------------------------------------------
 
     def clear_data(self) -> None:

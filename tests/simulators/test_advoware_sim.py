@@ -466,13 +466,7 @@ TERMINE = "api/v1/advonet/Termine"
 
 
 def add_employee(sim: AdvowareSim, kuerzel: str, aktiv: bool = True) -> None:
-    sim.state.employees[kuerzel] = {
-        "kuerzel": kuerzel,
-        "name": "Beispiel",
-        "vorname": "Sabine",
-        "email": f"{kuerzel.lower()}@kanzlei.example",
-        "aktiv": aktiv,
-    }
+    sim.state.add_employee(kuerzel, "Beispiel", "Sabine", aktiv=aktiv)
 
 
 async def add_termin(api: aiohttp.ClientSession, **body: Any) -> dict:
