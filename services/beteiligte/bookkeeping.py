@@ -28,7 +28,7 @@ from services.beteiligte.mapping import (
     parse_espo_datetime,
 )
 
-RETRY_SCHEDULE_MINUTES: tuple[int, ...] = (1, 5, 15, 60, 240)
+RETRY_SCHEDULE_MINUTES: tuple[float, ...] = (1, 5, 15, 60, 240)
 MAX_FAILURES = 5
 AUTO_RESET_AFTER = timedelta(hours=24)
 STAMP_MAX_AGE = timedelta(hours=24)
@@ -63,7 +63,7 @@ def on_failure(
     error: str | BaseException,
     now: datetime,
     *,
-    schedule: Sequence[int] = RETRY_SCHEDULE_MINUTES,
+    schedule: Sequence[float] = RETRY_SCHEDULE_MINUTES,
     max_failures: int = MAX_FAILURES,
     auto_reset_after: timedelta = AUTO_RESET_AFTER,
     permanent: bool = False,
