@@ -23,6 +23,7 @@ from services.beteiligte.mapping import (
     as_utc,
     canonical_name_of_advoware,
     clean_text,
+    espo_to_party,
     format_espo_datetime,
     parse_date,
     parse_espo_datetime,
@@ -228,9 +229,18 @@ def judge_roundtrip(
     return verdict, record
 
 
-def roundtrip_blocked(record: Mapping[str, Any], snapshot: Mapping[str, Any] | None, espo_print: str) -> bool:
-    """True while a record is permanently failed by the round-trip rule and unchanged in EspoCRM."""
+def espo_record_fingerprint(record: Mapping[str, Any]) -> str:
+    """`espo_fingerprint` of an EspoCRM record's sync-relevant fields."""
+    return espo_fingerprint(espo_to_party(record).to_json())
+
+
+def roundtrip_blocked(record: Mapping[str, Any], snapshot: Mapping[str, Any] | None) -> bool:
+    """True while a record is permanently failed by the round-trip rule and unchanged in EspoCRM.
+
+    The handler checks this before syncing: such a record is skipped (no write) until a user
+    edits one of its sync-relevant fields.
+    """
     if record.get("syncStatus") != "permanently_failed" or not snapshot:
         return False
     mismatch = snapshot.get("roundtripMismatch") or {}
-    return bool(mismatch.get("permanent")) and mismatch.get("espo") == espo_print
+    return bool(mismatch.get("permanent")) and mismatch.get("espo") == espo_record_fingerprint(record)

@@ -183,12 +183,15 @@ def test_same_mismatch_twice_is_permanent_a_different_one_is_not() -> None:
 
 
 def test_roundtrip_block_holds_until_espocrm_changes() -> None:
-    snapshot = {"roundtripMismatch": {"permanent": True, "espo": "e1"}}
-    record = {"syncStatus": "permanently_failed"}
-    assert bk.roundtrip_blocked(record, snapshot, "e1")
-    assert not bk.roundtrip_blocked(record, snapshot, "e2")
-    assert not bk.roundtrip_blocked({"syncStatus": "failed"}, snapshot, "e1")
-    assert not bk.roundtrip_blocked(record, {"roundtripMismatch": {"permanent": False, "espo": "e1"}}, "e1")
+    record = {"syncStatus": "permanently_failed", "lastName": "Muster", "rechtsform": "e.K."}
+    fp = bk.espo_record_fingerprint(record)
+    snapshot = {"roundtripMismatch": {"permanent": True, "espo": fp}}
+    assert bk.roundtrip_blocked(record, snapshot)
+    assert bk.roundtrip_blocked({**record, "modifiedAt": "2030-01-01 00:00:00"}, snapshot)
+    assert not bk.roundtrip_blocked({**record, "rechtsform": "GbR"}, snapshot)
+    assert not bk.roundtrip_blocked({**record, "syncStatus": "failed"}, snapshot)
+    assert not bk.roundtrip_blocked(record, {"roundtripMismatch": {"permanent": False, "espo": fp}})
+    assert not bk.roundtrip_blocked(record, None)
 
 
 @pytest.mark.parametrize(
