@@ -1,0 +1,74 @@
+"""The Advoware proxy's rules, free of I/O: who may call it and which paths it forwards.
+
+Callers authenticate with a key from `PROXY_API_KEYS` in `X-API-Key`, `apikey` (the header the
+old gateway checked) or `Authorization: Bearer`. Only relative paths below the Advoware API root
+are forwarded: no scheme, host, `//`, dot segments, backslashes, control characters, encoded or
+double-encoded tricks, over-long paths (SYNC_RULES §6).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import unquote
+
+# Characters allowed in a decoded path: letters (incl. umlauts), digits and a few safe marks.
+_SAFE_SEGMENT = re.compile(r"^[\w\-.~!$&'()*+,;=]+$", re.UNICODE)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+class ProxyPathError(ValueError):
+    """The path is not a relative API path; the message says why (safe to show the caller)."""
+
+
+def caller_key(headers: Mapping[str, str]) -> str | None:
+    """The key the caller presented, from any of the accepted headers (names lower-cased)."""
+    for name in ("x-api-key", "apikey"):
+        if headers.get(name):
+            return headers[name].strip()
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return None
+
+
+def is_authorized(headers: Mapping[str, str], keys: Iterable[str]) -> bool:
+    """Constant-time comparison against every configured key; no key configured = nobody."""
+    presented = caller_key(headers)
+    if not presented:
+        return False
+    ok = False
+    for key in keys:
+        ok |= hmac.compare_digest(presented.encode(), key.encode())
+    return ok
+
+
+def validate_proxy_path(raw: str | None, max_length: int = 512) -> str:
+    """Return the decoded, normalised relative path (no leading slash) or raise ProxyPathError."""
+    if raw is None or not raw.strip():
+        raise ProxyPathError("path required as query param (path= or endpoint=)")
+    if len(raw) > max_length:
+        raise ProxyPathError(f"path longer than {max_length} characters")
+    if _PERCENT.sub("", raw).count("%"):
+        raise ProxyPathError("path contains a malformed percent-encoding")
+    try:
+        decoded = unquote(raw, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise ProxyPathError("path is not valid UTF-8 after decoding") from exc
+    if "%" in decoded:
+        raise ProxyPathError("path is encoded twice")
+    if any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in decoded):
+        raise ProxyPathError("path contains control or whitespace characters")
+    if "\\" in decoded or ":" in decoded or "?" in decoded or "#" in decoded:
+        raise ProxyPathError("path must be a relative API path (no scheme, host, query or fragment)")
+    path = decoded[1:] if decoded.startswith("/") else decoded
+    if path.startswith("/") or "//" in path:
+        raise ProxyPathError("path must not contain '//'")
+    segments = path.split("/")
+    for segment in segments:
+        if not segment.strip("."):
+            raise ProxyPathError("path must not contain empty, '.' or '..' segments")
+        if not _SAFE_SEGMENT.match(segment):
+            raise ProxyPathError("path contains characters not allowed in an API path")
+    return path

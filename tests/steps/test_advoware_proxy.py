@@ -1,0 +1,229 @@
+"""The Advoware proxy over real HTTP against the Advoware simulator: hostile paths never
+reach Advoware, callers must authenticate, the four methods forward status and body."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.steps.conftest import PROXY_KEY, advoware_settings, start_service
+
+pytestmark = pytest.mark.timeout(60)
+AUTH = {"X-API-Key": PROXY_KEY}
+
+HOSTILE_PATHS = [
+    "../etc/passwd",
+    "api/v1/../../secret",
+    "api/v1/advonet/Beteiligte/..",
+    "./api/v1/advonet/Beteiligte",
+    "http://evil.example/api",
+    "https://evil.example",
+    "//evil.example/api/v1",
+    "api//v1/advonet",
+    "/\\evil.example",
+    "api\\v1\\advonet",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "C:/windows/win.ini",
+    "%2e%2e/%2e%2e/etc/passwd",
+    "%2E%2E%2Fsecret",
+    "api/%2e%2e/%2e%2e/x",
+    "..%2fsecret",
+    "..%5csecret",
+    "%252e%252e/secret",
+    "%25%32%65%25%32%65/secret",
+    "api/v1%2f..%2f..%2fx",
+    "%2f%2fevil.example",
+    "api/v1/advonet/Beteiligte\r\nX-Injected: 1",
+    "api/v1/advonet%0d%0aHost:%20evil",
+    "api/v1/advonet/Beteiligte%00.json",
+    "api/v1/advonet/\x00",
+    "api/v1/advonet/\t",
+    "api/v1/adv onet",
+    "api/v1/advonet?x=1",
+    "api/v1/advonet#frag",
+    "@evil.example/api",
+    "evil.example:80/api",
+    "%",
+    "%zz/api",
+    "%c0%ae%c0%ae/secret",
+    "a" * 600,
+    "api/" + "x/" * 300,
+    "",
+    "   ",
+]
+
+
+async def calls_total(sim) -> int:
+    return sum(sim.core.calls.values())
+
+
+@pytest.mark.parametrize("param", ["path", "endpoint"])
+async def test_hostile_paths_are_400_and_never_forwarded(service_with_advoware, param):
+    session, sim, _ = service_with_advoware
+    assert len(HOSTILE_PATHS) >= 30
+    before = await calls_total(sim)
+    for hostile in HOSTILE_PATHS:
+        async with session.get("/advoware/proxy", params={param: hostile}, headers=AUTH) as r:
+            body = await r.json()
+            assert r.status == 400, (hostile, r.status, body)
+            assert body["error"] in ("invalid_path", "Endpoint required as query param"), hostile
+    assert await calls_total(sim) == before  # not even a token request
+
+
+async def test_missing_path_uses_old_error_text(service_with_advoware):
+    session, _, _ = service_with_advoware
+    async with session.get("/advoware/proxy", headers=AUTH) as r:
+        assert r.status == 400 and (await r.json())["error"] == "Endpoint required as query param"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-API-Key": "wrong"},
+        {"apikey": ""},
+        {"Authorization": "Basic " + PROXY_KEY},
+        {"Authorization": "Bearer nope"},
+    ],
+)
+async def test_unauthenticated_calls_are_401_and_not_forwarded(service_with_advoware, headers):
+    session, sim, _ = service_with_advoware
+    async with session.get(
+        "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=headers
+    ) as r:
+        assert r.status == 401 and (await r.json())["error"] == "unauthorized"
+    assert await calls_total(sim) == 0
+
+
+@pytest.mark.parametrize(
+    "headers", [{"X-API-Key": PROXY_KEY}, {"apikey": "second-key"}, {"Authorization": f"Bearer {PROXY_KEY}"}]
+)
+async def test_every_key_header_is_accepted(service_with_advoware, headers):
+    session, _, _ = service_with_advoware
+    async with session.get(
+        "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=headers
+    ) as r:
+        assert r.status == 200 and isinstance((await r.json())["result"], list)
+
+
+async def test_four_methods_forward_status_and_body(service_with_advoware):
+    session, sim, _ = service_with_advoware
+    party = {"name": "Proxytest", "vorname": "Paula", "rechtsform": "Privatperson"}
+    async with session.post(
+        "/advoware/proxy", params={"path": "api/v1/advonet/Beteiligte"}, json=party, headers=AUTH
+    ) as r:
+        created = (await r.json())["result"]
+        assert r.status in (200, 201) and created["name"] == "Proxytest"
+    betnr = created["betNr"]
+    async with session.get(
+        "/advoware/proxy", params={"endpoint": f"api/v1/advonet/Beteiligte/{betnr}"}, headers=AUTH
+    ) as r:
+        assert r.status == 200 and (await r.json())["result"][0]["vorname"] == "Paula"
+    async with session.put(
+        "/advoware/proxy",
+        params={"path": f"/api/v1/advonet/Beteiligte/{betnr}"},
+        json={**party, "vorname": "Paulina"},
+        headers=AUTH,
+    ) as r:
+        assert r.status == 200 and (await r.json())["result"][0]["vorname"] == "Paulina"
+    async with session.get(
+        "/advoware/proxy", params={"path": f"api/v1/advonet/Beteiligte/{betnr}", "raw": "1"}, headers=AUTH
+    ) as r:
+        assert r.status == 200 and (await r.json())[0]["vorname"] == "Paulina"  # raw=1: unwrapped
+    async with session.post(
+        "/advoware/proxy",
+        params={"path": f"api/v1/advonet/Beteiligte/{betnr}/Kommunikationen"},
+        json={"tlf": "+49 30 1", "kommKz": 1, "bemerkung": "", "online": False},
+        headers=AUTH,
+    ) as r:
+        komm_id = (await r.json())["result"]["id"]
+    async with session.delete(
+        "/advoware/proxy",
+        params={"path": f"api/v1/advonet/Beteiligte/{betnr}/Kommunikationen/{komm_id}"},
+        headers=AUTH,
+    ) as r:
+        assert r.status == 403  # Advoware's own answer (A8), passed through
+    async with session.get(
+        "/advoware/proxy", params={"path": "api/v1/advonet/Beteiligte/99999999"}, headers=AUTH
+    ) as r:
+        assert r.status == 404 and "result" in await r.json()
+    counts = {(c[0], c[1]): n for c, n in sim.core.calls.items()}
+    assert counts[("POST", "/api/v1/Token")] == 1  # one token for all calls
+
+
+async def test_other_query_params_are_forwarded(service_with_advoware):
+    session, sim, _ = service_with_advoware
+    async with session.post(
+        f"{sim.url}_admin/seed", json={"parties": 0, "employees": 2, "appointments_per_employee": 3}
+    ) as r:
+        assert r.status == 200
+    async with session.get(
+        "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=AUTH
+    ) as r:
+        employees = (await r.json())["result"]
+    assert len(employees) == 2
+    kuerzel = employees[0]["kuerzel"]
+    async with session.get(
+        "/advoware/proxy", params={"path": "api/v1/advonet/Termine", "kuerzel": kuerzel}, headers=AUTH
+    ) as r:
+        termine = (await r.json())["result"]
+    assert termine and all(t["kuerzel"] == kuerzel for t in termine)
+
+
+async def test_body_over_proxy_limit_is_413(tmp_path, advoware_sim):
+    import aiohttp
+
+    engine = await start_service(tmp_path, PROXY_MAX_BODY_BYTES="100", **advoware_settings(advoware_sim))
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as s:
+            async with s.post(
+                "/advoware/proxy",
+                params={"path": "api/v1/advonet/Beteiligte"},
+                json={"name": "x" * 200},
+                headers=AUTH,
+            ) as r:
+                assert r.status == 413
+        assert sum(advoware_sim.core.calls.values()) == 0
+    finally:
+        await engine.stop()
+
+
+async def test_slow_upstream_is_504(tmp_path, advoware_sim):
+    import aiohttp
+
+    engine = await start_service(tmp_path, PROXY_TIMEOUT_SECONDS="0.3", **advoware_settings(advoware_sim))
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as s:
+            async with s.post(
+                f"{advoware_sim.url}_admin/faults",
+                json={"rules": [{"route": "*Mitarbeiter*", "status": None, "latency_ms": 1500}]},
+            ):
+                pass
+            async with s.get(
+                "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=AUTH
+            ) as r:
+                assert r.status == 504 and (await r.json())["error"] == "upstream_timeout"
+    finally:
+        await engine.stop()
+
+
+async def test_unreachable_upstream_is_502(tmp_path):
+    import aiohttp
+
+    from tests.fixtures.service_process import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/"
+    engine = await start_service(
+        tmp_path,
+        ADVOWARE_API_BASE_URL=dead,
+        ADVOWARE_TOKEN_URL=dead + "api/v1/Token",
+        ADVOWARE_API_KEY="a2V5",
+    )
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as s:
+            async with s.get(
+                "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=AUTH
+            ) as r:
+                assert r.status == 502 and (await r.json())["error"] == "upstream_unreachable"
+    finally:
+        await engine.stop()
