@@ -174,7 +174,9 @@ def plan_sync(
     """Decide one sync of one party (SYNC_RULES §1). Pure; see the module docstring for apply.
 
     `advo_record` is None when the EspoCRM record has no `betnr` (→ create), `NOT_FOUND` after a
-    404, else the party as Advoware returned it (one-element lists are unwrapped).
+    404, else the party as Advoware returned it (a one-element list is unwrapped). `trigger`
+    "webhook" never writes the 24-h stamp alone; the caller checks `bookkeeping.retry_due` and
+    `bookkeeping.roundtrip_blocked` before calling.
     """
     recipient = recipient_of(espo_record, snapshot, admin_user_id)
     if not espo_record.get("betnr"):
@@ -183,6 +185,7 @@ def plan_sync(
         return _plan_create(espo_record, snapshot, now, recipient)
     if advo_record is NOT_FOUND:
         return _plan_not_found(espo_record, now, recipient)
+    advo_record = unwrap_advoware(advo_record)
     if advo_record is None:
         raise ValueError("advo_record is required for a linked party (betnr set)")
     assert isinstance(advo_record, Mapping)
@@ -442,6 +445,7 @@ def _same_snapshot(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
 
 def _settle(plan: Plan, *, row_id: str | None, stored: Mapping[str, Any] | None, betnr: int | None) -> Plan:
     basis = plan.basis
+    stored = unwrap_advoware(stored)
     sent = plan.advoware_create if plan.advoware_create is not None else plan.advoware_update
     if basis is None or sent is None:
         raise ValueError("settle_advoware needs a plan that writes to Advoware")

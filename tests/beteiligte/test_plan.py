@@ -67,6 +67,12 @@ def test_create_is_skipped_by_a_to_espocrm_run() -> None:
 def test_linked_party_without_advoware_record_is_a_caller_error() -> None:
     with pytest.raises(ValueError):
         plan(espo(), None, snap())
+    with pytest.raises(ValueError):
+        plan(espo(), [], snap())
+
+
+def test_advoware_one_element_list_is_unwrapped() -> None:
+    assert plan(espo(), [advo()], snap(), trigger="webhook").is_noop
 
 
 # --- initial sync (no snapshot) --------------------------------------------------------------
