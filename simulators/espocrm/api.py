@@ -98,9 +98,19 @@ async def list_linked(request: web.Request, state: EspoState) -> Any:
     return run_list(state.definition(foreign), rows, parse_query(request.query.items()))
 
 
+@_api
+async def app_user(request: web.Request, state: EspoState) -> Any:
+    """`GET /App/user`: who am I — what clients call to check their credentials."""
+    user = acting_user(request)
+    kind = "api" if user == state.config.api_user_id else "regular"
+    return {"user": {"id": user, "userName": user, "type": kind}}
+
+
 def add_api_routes(app: web.Application, state: EspoState) -> None:
     app[STATE_KEY] = state
     router = app.router
+    # Before the generic routes, which would otherwise read it as entity "App", id "user".
+    router.add_get("/api/v1/App/user", app_user)
     router.add_get("/api/v1/{entity}", list_records)
     router.add_post("/api/v1/{entity}", create_record)
     router.add_get("/api/v1/{entity}/{id}", read_record)

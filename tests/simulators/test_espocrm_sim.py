@@ -78,6 +78,12 @@ async def test_missing_or_bad_api_key_is_401(espocrm_sim: EspoSimHandle) -> None
     assert espocrm_sim.calls()[("GET", "/api/v1/{entity}", 401)] == 2
 
 
+async def test_app_user_names_the_caller(espocrm_sim: EspoSimHandle) -> None:
+    status, body = await espocrm_sim.request("GET", "App/user")
+    assert status == 200 and body["user"]["id"] == "service-user" and body["user"]["type"] == "api"
+    assert (await espocrm_sim.request("GET", "App/user", user="user-anna"))[1]["user"]["id"] == "user-anna"
+
+
 async def test_hmac_auth(espocrm_sim: EspoSimHandle) -> None:
     record = await espocrm_sim.create("CBeteiligte", PERSON)
     uri = f"CBeteiligte/{record['id']}"
@@ -505,14 +511,14 @@ async def test_E1_body_is_an_array_with_several_records_and_repeats(
 
 
 async def test_E2_webhooks_are_sent_later_by_the_background_job(webhook_receiver: WebhookReceiver) -> None:
-    async with start_espocrm_sim(webhook_delay_s=0.3) as sim:
+    async with start_espocrm_sim(webhook_delay_s=0.5) as sim:
         await sim.subscribe("CBeteiligte.create", webhook_receiver.url_for())
         saved_at = time.monotonic()
         for _ in range(3):
             await sim.create_as_user("CBeteiligte", PERSON)
         assert webhook_receiver.received == []
         await webhook_receiver.wait_for(1, timeout=3)
-        assert time.monotonic() - saved_at >= 0.3
+        assert time.monotonic() - saved_at >= 0.5
         await asyncio.sleep(0.1)
         # Saved within the delay window, so sent in one POST.
         assert [len(body) for body in webhook_receiver.bodies()] == [3]
