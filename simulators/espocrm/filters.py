@@ -102,6 +102,9 @@ def _coerce_scalar(defn: EntityDef, attribute: str, value: Any) -> Any:
 
 
 def _as_list(value: Any) -> list[Any]:
+    # An empty list cannot be sent as nested query parameters: it arrives as no value at all.
+    if value is None:
+        return []
     return value if isinstance(value, list) else [value]
 
 

@@ -290,6 +290,7 @@ WHERE_CASES = [
     ([{"type": "notEquals", "attribute": "syncStatus", "value": "dirty"}], "ACD"),
     ([{"type": "in", "attribute": "syncStatus", "value": ["clean", "failed"]}], "AC"),
     ([{"type": "notIn", "attribute": "syncStatus", "value": ["clean", "failed"]}], "BD"),
+    ([{"type": "in", "attribute": "syncStatus", "value": []}], ""),
     ([{"type": "isNull", "attribute": "betnr"}], "D"),
     ([{"type": "isNotNull", "attribute": "betnr"}], "ABC"),
     ([{"type": "before", "attribute": "advowareLastSync", "value": "2026-01-15 00:00:00"}], "A"),
