@@ -1,28 +1,141 @@
-"""`bitbylaw sandbox`: the service against the simulators, nothing else to install."""
+"""`bitbylaw sandbox` (the service wired to the three simulators, embedded backend, nothing else
+to install) and `bitbylaw simulate` (the simulators alone)."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+from pathlib import Path
 
 import typer
 
-from config import get_settings
+from config import Settings, get_settings
 from engine.logs import configure_logging
+from simulators.runner import Simulators, seed_demo_data, start_simulators
 
 from . import wiring
 
+SANDBOX_PROXY_KEY = "sandbox-proxy-key"
 
-def sandbox(port: int = typer.Option(None, help="HTTP port of the service (default: HTTP_PORT).")) -> None:
-    """Start the service (embedded backend) in sandbox mode until Ctrl-C."""
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    engine = wiring.make_engine(settings, role="all", backend_kind="embedded", port=port)
 
-    def ready(e) -> None:  # type: ignore[no-untyped-def]
-        typer.echo(f"bitbylaw sandbox running: http://{settings.http_host}:{e.port}/health  (Ctrl-C to stop)")
+def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> Settings:
+    """The settings of a service talking to the simulators (credentials from their configs)."""
+    adv = sims.advoware_config
+    proxy_keys = base.proxy_api_keys.get_secret_value() or SANDBOX_PROXY_KEY
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        **{
+            "ENGINE_BACKEND": "embedded",
+            "ENGINE_DB_PATH": str(data_dir / "engine.db"),
+            "DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
+            "HTTP_HOST": base.http_host,
+            "HTTP_PORT": str(base.http_port),
+            "LOG_LEVEL": base.log_level,
+            "STEPS_DIRS": base.steps_dirs,
+            "ADVOWARE_API_BASE_URL": sims.advoware_url,
+            "ADVOWARE_TOKEN_URL": sims.advoware_url + "api/v1/Token",
+            "ADVOWARE_APP_ID": adv.app_id,
+            "ADVOWARE_API_KEY": adv.api_key_b64,
+            "ADVOWARE_KANZLEI": adv.kanzlei,
+            "ADVOWARE_DATABASE": adv.database,
+            "ADVOWARE_USER": adv.user,
+            "ADVOWARE_PASSWORD": adv.password,
+            "ESPOCRM_API_BASE_URL": sims.espocrm_api_url,
+            "ESPOCRM_API_KEY": sims.espocrm_config.api_key,
+            "GOOGLE_API_BASE_URL": sims.google_api_url,
+            "GOOGLE_TOKEN_URL": sims.google.url + "/token",
+            "PROXY_API_KEYS": proxy_keys,
+        },
+    )
 
-    asyncio.run(engine.run_until_signal(ready))
+
+def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
+    svc = f"http://{settings.http_host}:{port}"
+    key = SANDBOX_PROXY_KEY if settings.proxy_keys() == [SANDBOX_PROXY_KEY] else "$PROXY_API_KEYS"
+    return "\n".join(
+        [
+            "bitbylaw sandbox is running (embedded backend, simulated EspoCRM, Advoware, Google).",
+            f"  service          {svc}   (health: {svc}/health, metrics: {svc}/metrics)",
+            f"  Advoware sim     {sims.advoware.url}   (admin: {sims.advoware.url}/_admin/calls)",
+            f"  EspoCRM sim      {sims.espocrm.url}   (admin: {sims.espocrm.url}/_admin/state)",
+            f"  Google sim       {sims.google.url}",
+            "Try:",
+            f"  curl -s {svc}/health",
+            f"  curl -s -H 'X-API-Key: {key}' '{svc}/advoware/proxy?path=api/v1/advonet/Mitarbeiter'",
+            f"  curl -s -H 'X-API-Key: {key}' '{svc}/advoware/proxy?path=api/v1/advonet/Beteiligte/1001'",
+            f"  curl -s {sims.advoware.url}/_admin/calls",
+            "Stop with Ctrl-C.",
+        ]
+    )
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _sandbox(base: Settings, data_dir: Path, seed: bool) -> None:
+    ports = (base.simulator_advoware_port, base.simulator_espocrm_port, base.simulator_google_port)
+    sims = await start_simulators(base.simulator_host, ports, snapshot_dir=base.simulator_snapshot_dir)
+    try:
+        if seed:
+            await seed_demo_data(sims)
+        settings = sandbox_settings(base, sims, data_dir)
+        engine = wiring.make_engine(settings, role="all", backend_kind="embedded")
+        await engine.start()
+        try:
+            typer.echo(_banner(settings, engine.port, sims))
+            await _wait_for_signal()
+            typer.echo("stopping…")
+        finally:
+            await engine.stop()
+    finally:
+        await sims.stop()
+
+
+def sandbox(
+    data_dir: Path = typer.Option(Path("data/sandbox"), help="where the sandbox keeps its SQLite files"),
+    seed: bool = typer.Option(True, help="seed the simulators with demo data"),
+) -> None:
+    """Run the service against simulated EspoCRM, Advoware and Google until Ctrl-C."""
+    base = get_settings()
+    configure_logging(base.log_level)
+    try:
+        asyncio.run(_sandbox(base, data_dir, seed))
+    except OSError as exc:
+        typer.secho(
+            f"cannot start the sandbox: {exc} (is a port in use? see SIMULATOR_*_PORT, HTTP_PORT)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+
+
+async def _simulate(base: Settings, seed: bool) -> None:
+    ports = (base.simulator_advoware_port, base.simulator_espocrm_port, base.simulator_google_port)
+    sims = await start_simulators(base.simulator_host, ports, snapshot_dir=base.simulator_snapshot_dir)
+    try:
+        if seed:
+            await seed_demo_data(sims)
+        typer.echo(
+            f"Advoware {sims.advoware_url}\nEspoCRM  {sims.espocrm_api_url}\nGoogle   {sims.google_api_url}"
+        )
+        typer.echo("Admin API under /_admin on each. Stop with Ctrl-C.")
+        await _wait_for_signal()
+    finally:
+        await sims.stop()
+
+
+def simulate(seed: bool = typer.Option(False, help="seed demo data")) -> None:
+    """Start the three simulators alone (ports from SIMULATOR_*_PORT)."""
+    base = get_settings()
+    configure_logging(base.log_level)
+    asyncio.run(_simulate(base, seed))
 
 
 def register(app: typer.Typer) -> None:
     app.command()(sandbox)
+    app.command()(simulate)

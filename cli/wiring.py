@@ -11,6 +11,7 @@ from engine.backends import create_backend
 from engine.backends.base import Backend
 from engine.registry import Step, load_steps
 from engine.runtime import Engine, EngineOptions, Role
+from services.clients.session import close_shared_session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,5 +50,6 @@ def make_engine(
         visibility_timeout=settings.visibility_timeout_seconds,
         dead_letter_threshold=settings.health_dead_letter_threshold,
         resources={"settings": settings, **(extra or {})},
+        on_shutdown=[close_shared_session],
     )
     return Engine(make_backend(settings, backend_kind), load(settings), options)

@@ -1,0 +1,92 @@
+"""Start the three simulators together (for `bitbylaw simulate`, the sandbox and benchmarks).
+
+Ports come from the caller (0 = a free one). With a snapshot directory each simulator loads its
+state from `<dir>/<name>.json` at start and saves it on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from simulators.advoware import AdvowareSimConfig, build_advoware_app
+from simulators.common.server import RunningApp, start_app
+from simulators.espocrm import EspoSimConfig, WebhookSubscriptionConfig, build_espocrm_app
+from simulators.google import GoogleSimConfig, build_google_app
+
+
+@dataclass
+class Simulators:
+    advoware: RunningApp
+    espocrm: RunningApp
+    google: RunningApp
+    advoware_config: AdvowareSimConfig
+    espocrm_config: EspoSimConfig
+    google_config: GoogleSimConfig
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def advoware_url(self) -> str:
+        return self.advoware.url + "/"
+
+    @property
+    def espocrm_api_url(self) -> str:
+        return self.espocrm.url + "/api/v1"
+
+    @property
+    def google_api_url(self) -> str:
+        return self.google.url + "/calendar/v3"
+
+    async def stop(self) -> None:
+        for running in (self.advoware, self.espocrm, self.google):
+            await running.stop()
+
+
+def _snapshot(directory: Path | None, name: str) -> Any:
+    return None if directory is None else directory / f"{name}.json"
+
+
+async def start_simulators(
+    host: str = "127.0.0.1",
+    ports: tuple[int, int, int] = (0, 0, 0),
+    snapshot_dir: Path | None = None,
+    webhooks: Sequence[WebhookSubscriptionConfig] = (),
+    webhook_delay_s: float = 1.0,
+) -> Simulators:
+    """Start Advoware, EspoCRM and Google simulators on (advoware, espocrm, google) ports."""
+    if snapshot_dir is not None:
+        snapshot_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
+    adv_cfg = AdvowareSimConfig(snapshot_path=_snapshot(snapshot_dir, "advoware"))
+    espo_snapshot = _snapshot(snapshot_dir, "espocrm")
+    espo_cfg = EspoSimConfig(
+        subscriptions=list(webhooks),
+        webhook_delay_s=webhook_delay_s,
+        snapshot_path=None if espo_snapshot is None else str(espo_snapshot),
+    )
+    google_cfg = GoogleSimConfig(snapshot_path=_snapshot(snapshot_dir, "google"))
+    advoware = await start_app(build_advoware_app(adv_cfg), host, ports[0])
+    espocrm = await start_app(build_espocrm_app(espo_cfg), host, ports[1])
+    google = await start_app(build_google_app(google_cfg), host, ports[2])
+    return Simulators(advoware, espocrm, google, adv_cfg, espo_cfg, google_cfg)
+
+
+async def seed_demo_data(sims: Simulators, parties: int = 25, employees: int = 3) -> dict[str, Any]:
+    """A small, deterministic data set for trying the service by hand."""
+    async with aiohttp.ClientSession() as session:
+        out: dict[str, Any] = {}
+        for name, url, body in (
+            (
+                "advoware",
+                sims.advoware.url,
+                {"parties": parties, "employees": employees, "appointments_per_employee": 10, "seed": 1},
+            ),
+            ("espocrm", sims.espocrm.url, {"parties": parties, "seed": 1}),
+        ):
+            async with session.post(f"{url}/_admin/seed", json=body) as r:
+                r.raise_for_status()
+                out[name] = await r.json()
+        return out

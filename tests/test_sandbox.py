@@ -1,0 +1,46 @@
+"""`bitbylaw sandbox` as a real subprocess: it comes up, the proxy answers through the Advoware
+simulator, and Ctrl-C stops it cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.request
+
+import pytest
+
+from tests.fixtures.service_process import ServiceProcess, base_env, free_port, service_processes  # noqa: F401
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+
+def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_processes):
+    port, adv, espo, google = (free_port() for _ in range(4))
+    env = base_env(
+        HTTP_PORT=str(port),
+        SIMULATOR_ADVOWARE_PORT=str(adv),
+        SIMULATOR_ESPOCRM_PORT=str(espo),
+        SIMULATOR_GOOGLE_PORT=str(google),
+        PROXY_API_KEYS="",
+    )
+    proc = ServiceProcess(
+        ["sandbox", "--data-dir", str(tmp_path / "sandbox")], env, tmp_path / "sandbox.log"
+    ).start()
+    service_processes.append(proc)
+    health = proc.wait_http(port, timeout=40)
+    assert health["status"] == "ok" and health["backend"]["name"] == "embedded"
+    proc.wait_log("Stop with Ctrl-C")
+    assert "curl" in proc.output() and "sandbox-proxy-key" in proc.output()
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/advoware/proxy?path=api/v1/advonet/Mitarbeiter",
+        headers={"X-API-Key": "sandbox-proxy-key"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        employees = json.loads(r.read())["result"]
+    assert r.status == 200 and len(employees) == 3
+    with urllib.request.urlopen(f"http://127.0.0.1:{adv}/_admin/calls", timeout=5) as r:
+        calls = json.loads(r.read())["calls"]
+    assert any(c["route"].endswith("/Mitarbeiter") and c["status"] == 200 for c in calls)
+    proc.signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    assert "engine stopped" in proc.output()
