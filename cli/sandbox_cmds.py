@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -22,31 +23,29 @@ def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> Settin
     """The settings of a service talking to the simulators (credentials from their configs)."""
     adv = sims.advoware_config
     proxy_keys = base.proxy_api_keys.get_secret_value() or SANDBOX_PROXY_KEY
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        **{
-            "ENGINE_BACKEND": "embedded",
-            "ENGINE_DB_PATH": str(data_dir / "engine.db"),
-            "DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
-            "HTTP_HOST": base.http_host,
-            "HTTP_PORT": str(base.http_port),
-            "LOG_LEVEL": base.log_level,
-            "STEPS_DIRS": base.steps_dirs,
-            "ADVOWARE_API_BASE_URL": sims.advoware_url,
-            "ADVOWARE_TOKEN_URL": sims.advoware_url + "api/v1/Token",
-            "ADVOWARE_APP_ID": adv.app_id,
-            "ADVOWARE_API_KEY": adv.api_key_b64,
-            "ADVOWARE_KANZLEI": adv.kanzlei,
-            "ADVOWARE_DATABASE": adv.database,
-            "ADVOWARE_USER": adv.user,
-            "ADVOWARE_PASSWORD": adv.password,
-            "ESPOCRM_API_BASE_URL": sims.espocrm_api_url,
-            "ESPOCRM_API_KEY": sims.espocrm_config.api_key,
-            "GOOGLE_API_BASE_URL": sims.google_api_url,
-            "GOOGLE_TOKEN_URL": sims.google.url + "/token",
-            "PROXY_API_KEYS": proxy_keys,
-        },
-    )
+    values: dict[str, Any] = {
+        "ENGINE_BACKEND": "embedded",
+        "ENGINE_DB_PATH": str(data_dir / "engine.db"),
+        "DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
+        "HTTP_HOST": base.http_host,
+        "HTTP_PORT": str(base.http_port),
+        "LOG_LEVEL": base.log_level,
+        "STEPS_DIRS": base.steps_dirs,
+        "ADVOWARE_API_BASE_URL": sims.advoware_url,
+        "ADVOWARE_TOKEN_URL": sims.advoware_url + "api/v1/Token",
+        "ADVOWARE_APP_ID": adv.app_id,
+        "ADVOWARE_API_KEY": adv.api_key_b64,
+        "ADVOWARE_KANZLEI": adv.kanzlei,
+        "ADVOWARE_DATABASE": adv.database,
+        "ADVOWARE_USER": adv.user,
+        "ADVOWARE_PASSWORD": adv.password,
+        "ESPOCRM_API_BASE_URL": sims.espocrm_api_url,
+        "ESPOCRM_API_KEY": sims.espocrm_config.api_key,
+        "GOOGLE_API_BASE_URL": sims.google_api_url,
+        "GOOGLE_TOKEN_URL": sims.google.url + "/token",
+        "PROXY_API_KEYS": proxy_keys,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
