@@ -13,6 +13,7 @@ import itertools
 import re
 import secrets
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from .errors import ApiError
 from .state import ChangeEvent, EspoState
 
 EVENT_RE = re.compile(r"^(?P<entity>\w+)\.(?P<type>create|update|delete|fieldUpdate)(?:\.(?P<field>\w+))?$")
+LOG_LIMIT = 10_000
 _ACTION_OF_TYPE = {"create": "create", "update": "update", "delete": "delete", "fieldUpdate": "update"}
 
 
@@ -46,8 +48,9 @@ class WebhookQueue:
 
     config: EspoSimConfig
     pending: list[QueueItem] = field(default_factory=list)
-    finished: list[QueueItem] = field(default_factory=list)
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # Bounded logs: a sandbox runs for days.
+    finished: deque[QueueItem] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
+    deliveries: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     _seq: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -65,7 +68,7 @@ class WebhookQueue:
     def snapshot(self) -> dict[str, Any]:
         return {
             "queue": [i.as_json() for i in self.pending],
-            "finished": [i.as_json() for i in self.finished[-1000:]],
+            "finished": [i.as_json() for i in self.finished],
             "deliveries": list(self.deliveries),
         }
 
