@@ -10,6 +10,11 @@ atomically), fetch is one Lua script call (`XREADGROUP COUNT n`, plus moving due
 and `XAUTOCLAIM` of expired leases when that housekeeping is due), ack is one MULTI with
 `XACK` + `XDEL`. Only a fetch that finds nothing blocks, in a plain `XREADGROUP BLOCK`.
 
+Leases: Redis keeps no deadline per pending entry, only its idle time, so a lease is stored
+as an idle time: leasing sets it to `max_lease - visibility_timeout` (XCLAIM ... IDLE JUSTID)
+and housekeeping runs `XAUTOCLAIM min-idle=max_lease`, which takes the job over exactly when
+the lease of the worker that fetched it ran out. `extend_lease` sets the idle time again.
+
 A job's attempt is `base + delivery count`: `base` (in the job's envelope) counts the
 deliveries before the job last entered its stream, the stream's delivery count the rest, so
 a job taken over from a dead worker has attempt + 1 and a retried job restarts its stream life
@@ -93,7 +98,8 @@ return out
 """
 
 # KEYS: stream, delayed zset.
-# ARGV: group, consumer, count, now, housekeeping (0/1), min idle ms, autoclaim cursor.
+# ARGV: group, consumer, count, now, housekeeping (0/1), max lease ms, autoclaim cursor,
+#       lease idle ms (= max lease - visibility timeout, see _lease_idle).
 # Returns {cursor, next due score or '', n claimed, (id, envelope, deliveries) * n claimed,
 #          (id, envelope) * n fresh}.
 FETCH_LUA = (
@@ -102,6 +108,7 @@ local stream, delayed = KEYS[1], KEYS[2]
 local group, consumer = ARGV[1], ARGV[2]
 local count = tonumber(ARGV[3])
 local out = {ARGV[7], '', 0}
+local ids = {}
 if ARGV[5] == '1' then
   local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[4], 'LIMIT', 0, """
     + str(PROMOTE_LIMIT)
@@ -121,6 +128,7 @@ if ARGV[5] == '1' then
       out[#out + 1] = e[2][2]
       out[#out + 1] = p[1][4]
       out[3] = out[3] + 1
+      ids[#ids + 1] = e[1]
     end
   end
 end
@@ -131,7 +139,18 @@ if rest > 0 then
     for _, e in ipairs(r[1][2]) do
       out[#out + 1] = e[1]
       out[#out + 1] = e[2][2]
+      ids[#ids + 1] = e[1]
     end
+  end
+end
+if ARGV[8] ~= '0' then
+  for i = 1, #ids, 500 do
+    local claim = {'XCLAIM', stream, group, consumer, 0}
+    for j = i, math.min(i + 499, #ids) do claim[#claim + 1] = ids[j] end
+    claim[#claim + 1] = 'IDLE'
+    claim[#claim + 1] = ARGV[8]
+    claim[#claim + 1] = 'JUSTID'
+    redis.call(unpack(claim))
   end
 end
 return out
@@ -139,14 +158,15 @@ return out
 )
 
 # Renew leases only of entries still owned by this consumer: a job already taken over by
-# another worker stays with it. XCLAIM ... JUSTID resets the idle time without counting a
-# delivery. KEYS: stream. ARGV: group, consumer, entry ids. Returns how many were renewed.
+# another worker stays with it. XCLAIM ... IDLE ... JUSTID sets the lease (see _lease_idle)
+# without counting a delivery. KEYS: stream. ARGV: group, consumer, lease idle ms, entry ids.
+# Returns how many were renewed.
 EXTEND_LUA = """
 local n = 0
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if p[1] and p[1][2] == ARGV[2] then
-    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
     n = n + 1
   end
 end
@@ -318,10 +338,13 @@ class RedisBackend(Backend):
         connect_timeout: float = 2.0,
         max_connections: int | None = None,
         consumer_expiry: float = 86400.0,
+        max_lease: float = 3600.0,
     ) -> None:
         """`housekeeping_interval`: how often (per process and queue) a fetch also moves due
         delayed jobs and takes over expired leases; a fetch about to block always does.
-        `consumer_expiry`: `prepare_worker` forgets consumers idle this long without jobs."""
+        `consumer_expiry`: `prepare_worker` forgets consumers idle this long without jobs.
+        `max_lease`: the longest visibility timeout (longer ones are cut to it); also how long
+        a job stays with a worker that died between a blocking read and recording its lease."""
         super().__init__(clock)
         self.url = url
         self.prefix = prefix
@@ -332,6 +355,7 @@ class RedisBackend(Backend):
         self.connect_timeout = connect_timeout
         self.max_connections = max_connections
         self.consumer_expiry = consumer_expiry
+        self.max_lease = max_lease
         self._redis: aioredis.Redis | None = None
         self._queues: dict[str, _QueueState] = {}
         self._scripts: dict[str, AsyncScript] = {}
@@ -492,6 +516,13 @@ class RedisBackend(Backend):
                 self._note_due(request.queue, now + request.delay)
         return result
 
+    def _lease_idle(self, visibility_timeout: float) -> int:
+        """How a lease is stored: Redis keeps no deadline per pending entry, only its idle time,
+        and XAUTOCLAIM takes over entries idle for at least `max_lease`. Setting an entry's idle
+        time to `max_lease - visibility_timeout` when it is leased (XCLAIM ... IDLE) makes it
+        claimable exactly `visibility_timeout` later, whatever timeout the claiming fetch uses."""
+        return max(_ms(self.max_lease) - _ms(visibility_timeout), 0)
+
     def _note_due(self, queue: str, due: float) -> None:
         """Remember a delayed job this process created, so its queue's next fetch after `due`
         moves it at once instead of waiting for the housekeeping interval."""
@@ -527,7 +558,7 @@ class RedisBackend(Backend):
             next_due = self._queue(queue).next_due
             if next_due is not None:
                 remaining = min(remaining, max(next_due - self.clock(), 0.001))
-            jobs = await self._blocking_read(queue, count, worker_id, remaining)
+            jobs = await self._blocking_read(queue, count, visibility_timeout, worker_id, remaining)
             if jobs or time.monotonic() >= deadline:
                 return jobs
 
@@ -550,8 +581,9 @@ class RedisBackend(Backend):
             count,
             repr(now),
             "1" if housekeeping else "0",
-            _ms(visibility_timeout),
+            _ms(self.max_lease),
             state.claim_cursor,
+            self._lease_idle(visibility_timeout),
         ]
         try:
             raw = await self._script(FETCH_LUA, keys, args)
@@ -576,7 +608,11 @@ class RedisBackend(Backend):
         jobs += [_job(queue, raw[i], raw[i + 1], 1, worker_id) for i in range(3 + 3 * claimed, len(raw), 2)]
         return jobs
 
-    async def _blocking_read(self, queue: str, count: int, worker_id: str, wait: float) -> list[Job]:
+    async def _blocking_read(
+        self, queue: str, count: int, visibility_timeout: float, worker_id: str, wait: float
+    ) -> list[Job]:
+        """Block in XREADGROUP; what arrives gets its lease in a second round trip (a worker
+        dying in between leaves the job leased for `max_lease`)."""
         stream = self._stream(queue)
 
         async def read() -> Any:
@@ -593,7 +629,14 @@ class RedisBackend(Backend):
             return []
         if not reply:
             return []
-        return [_job(queue, entry_id, fields[b"j"], 1, worker_id) for entry_id, fields in reply[0][1]]
+        entries = reply[0][1]
+        lease_idle = self._lease_idle(visibility_timeout)
+        if lease_idle:
+            ids = [entry_id for entry_id, _ in entries]
+            await self._run(
+                lambda: self._client.xclaim(stream, GROUP, worker_id, 0, ids, idle=lease_idle, justid=True)
+            )
+        return [_job(queue, entry_id, fields[b"j"], 1, worker_id) for entry_id, fields in entries]
 
     async def _ensure_group(self, queue: str) -> None:
         """Create the consumer group reading from the stream's start, so jobs enqueued before
@@ -611,11 +654,11 @@ class RedisBackend(Backend):
 
     # -- queue: leases, ack, retry, dead letters ---------------------------------------------
     async def extend_lease(self, jobs: Sequence[Job], visibility_timeout: float) -> None:
-        """Reset the idle time of the jobs' stream entries (the lease length is the
-        `visibility_timeout` the next fetch uses for XAUTOCLAIM; Redis stores no per-entry
-        deadline)."""
+        """Lease the jobs for `visibility_timeout` from now (see _lease_idle), unless another
+        worker has taken them over meanwhile."""
         for (queue, consumer), entry_ids in self._by_queue_and_consumer(jobs).items():
-            await self._script(EXTEND_LUA, [self._stream(queue)], [GROUP, consumer, *entry_ids])
+            args: list[ScriptArg] = [GROUP, consumer, self._lease_idle(visibility_timeout), *entry_ids]
+            await self._script(EXTEND_LUA, [self._stream(queue)], args)
 
     async def ack(self, jobs: Sequence[Job]) -> None:
         by_queue = self._by_queue(jobs)

@@ -19,7 +19,10 @@ import redis.asyncio as aioredis
 
 from engine.backends.base import BackendUnavailable, EnqueueRequest, Job
 from engine.backends.redis import RedisBackend
-from tests.fixtures.redis_server import RedisServer, redis_server, redis_url  # noqa: F401
+from tests.fixtures.redis_server import RedisServer
+
+# The fixtures `redis_server` and `redis_url` come from tests/engine/conftest.py, which imports
+# them from tests/fixtures/redis_server.py for the contract suite as well.
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(30)]
 
@@ -38,7 +41,7 @@ class FakeClock:
 
 
 @pytest.fixture
-def url(redis_url: str) -> str:  # noqa: F811 - the fixture imported above
+def url(redis_url: str) -> str:
     """The empty test server's url (FLUSHALL done)."""
     return redis_url
 
@@ -88,6 +91,25 @@ async def test_unacked_job_is_taken_over_after_visibility_timeout(make_backend: 
     await worker_b.ack([taken])
     stats = (await worker_b.queue_stats([Q]))[0]
     assert (stats.depth, stats.in_flight) == (0, 0)
+
+
+async def test_the_fetching_worker_sets_the_lease_also_after_a_blocking_read(
+    make_backend: MakeBackend,
+) -> None:
+    worker_a, worker_b = await make_backend(), await make_backend()
+    waiting = asyncio.create_task(worker_a.fetch(Q, 1, 0.3, "worker-a", block=5.0))
+    await asyncio.sleep(0.1)  # A sits in its blocking XREADGROUP
+    [job_id] = await worker_b.enqueue([request()])
+    [leased] = await waiting
+    assert leased.id == job_id
+    # B uses a long visibility timeout itself; A's short lease still decides.
+    assert await worker_b.fetch(Q, 1, 30.0, "worker-b") == []
+    await asyncio.sleep(0.4)
+    [taken] = await worker_b.fetch(Q, 1, 30.0, "worker-b")
+    assert (taken.id, taken.attempt) == (job_id, 2)
+    # ... and B's lease is 30 s now: A (short timeout) cannot take it back.
+    await asyncio.sleep(0.4)
+    assert await worker_a.fetch(Q, 1, 0.3, "worker-a") == []
 
 
 async def test_takeover_of_a_whole_batch(make_backend: MakeBackend) -> None:
