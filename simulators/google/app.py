@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from aiohttp import web
 
 from simulators.common.admin import SimulatorCore, make_simulator_app
@@ -25,7 +27,10 @@ def build_google_app(config: GoogleSimConfig | None = None) -> web.Application:
         state.load_snapshot(config.snapshot_path)
     core = SimulatorCore("google", reset=state.reset, seed=lambda body: seed(state, body), dump=state.dump)
     app = make_simulator_app(core)
-    app["google"] = state
+    with warnings.catch_warnings():
+        # The string key is the documented interface (`app["google"]`), like `app["core"]`.
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["google"] = state
     # Outermost: error shape over everything (incl. injected faults); innermost: auth, rate
     # limits and GoogleError → response, inside the counters so those answers are counted.
     app.middlewares.insert(0, google_error_shape(API_BASE))

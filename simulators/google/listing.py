@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from simulators.google.errors import bad_request
 from simulators.google.query import ListQuery
 from simulators.google.resources import render_cancelled, render_event
 from simulators.google.series import Window, expand, series_overlaps
@@ -30,7 +31,7 @@ def list_events(state: GoogleState, calendar: Calendar, query: ListQuery) -> dic
     zone = calendar.time_zone
     keyed = sorted(((_sort_key(e, query, since, zone), e) for e in events), key=lambda pair: pair[0])
     if cursor is not None:
-        keyed = [pair for pair in keyed if pair[0] > cursor.after]
+        keyed = _after(keyed, cursor.after)
     page, rest = keyed[: query.max_results], keyed[query.max_results :]
     body = _envelope(state, calendar, as_of)
     body["items"] = [_render(event, calendar, state, query) for _, event in page]
@@ -39,6 +40,13 @@ def list_events(state: GoogleState, calendar: Calendar, query: ListQuery) -> dic
     else:
         body["nextSyncToken"] = issue_sync_token(state, calendar.id, as_of)
     return body
+
+
+def _after(keyed: list[tuple[list[Any], Event]], last: list[Any]) -> list[tuple[list[Any], Event]]:
+    try:
+        return [pair for pair in keyed if pair[0] > last]
+    except TypeError as exc:  # a hand-made token whose key does not fit this ordering
+        raise bad_request("Invalid page token value.", "invalid", location="pageToken") from exc
 
 
 def _envelope(state: GoogleState, calendar: Calendar, as_of: int) -> dict[str, Any]:

@@ -51,7 +51,10 @@ def read_sync_token(state: GoogleState, calendar_id: str, token: str) -> SyncPoi
     seq, issued = data.get("s"), data.get("t")
     if not isinstance(seq, int) or not isinstance(issued, int) or seq > state.change_seq:
         raise full_sync_required()
-    age = state.now() - datetime.fromtimestamp(issued, state.now().tzinfo)
+    try:
+        age = state.now() - datetime.fromtimestamp(issued, state.now().tzinfo)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise full_sync_required() from exc
     if age > timedelta(seconds=state.config.sync_token_lifetime_s):
         raise full_sync_required()
     return SyncPoint(calendar_id, seq)
@@ -74,6 +77,12 @@ def issue_page_token(cursor: PageCursor) -> str:
 
 def read_page_token(token: str, query: str) -> PageCursor:
     data = decode_token("P", token)
-    if data is None or data.get("q") != query or not isinstance(data.get("a"), list):
+    if (
+        data is None
+        or data.get("q") != query
+        or not isinstance(data.get("a"), list)
+        or not isinstance(data.get("o"), int)
+        or not isinstance(data.get("s"), int | None)
+    ):
         raise bad_request("Invalid page token value.", "invalid", location="pageToken")
     return PageCursor(after=data["a"], as_of=int(data["o"]), query=query, since=data.get("s"))

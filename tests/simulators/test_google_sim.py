@@ -509,3 +509,38 @@ async def test_calls_are_counted_by_route_template(api: Api, google_sim: GoogleS
     assert calls[("GET", "/calendar/v3/calendars/{calendarId}/events/{eventId}", 200)] == 1
     assert calls[("POST", "/calendar/v3/calendars/{calendarId}/events", 200)] == 1
     assert google_sim.total_calls() == 3
+
+
+async def test_paging_is_stable_when_items_vanish_between_pages(api: Api):
+    cal = await api.calendar()
+    for i in range(6):
+        await api.insert(cal, **meeting(f"stab{i}"))
+    first = await api.list(cal, maxResults="3")
+    await api.call("DELETE", f"/calendars/{cal}/events/{first['items'][0]['id']}")
+    rest = await api.list(cal, maxResults="3", pageToken=first["nextPageToken"])
+    seen = [i["id"] for i in first["items"] + rest["items"]]
+    assert sorted(seen) == [f"stab{i}" for i in range(6)]
+    status, _ = await api.call("GET", f"/calendars/{cal}/events", params={"pageToken": "Pnonsense"})
+    assert status == 400
+
+
+async def test_incremental_single_events_lists_instances_of_changed_series(api: Api):
+    cal = await api.calendar()
+    token = (await api.list(cal, singleEvents="true"))["nextSyncToken"]
+    await api.insert(cal, **meeting("serie1", recurrence=["RRULE:FREQ=DAILY;COUNT=3"]))
+    delta = await api.list(cal, singleEvents="true", syncToken=token)
+    assert [i["id"] for i in delta["items"]] == [
+        "serie1_20260302T090000Z",
+        "serie1_20260303T090000Z",
+        "serie1_20260304T090000Z",
+    ]
+
+
+async def test_rate_limit_can_target_one_route(api: Api):
+    cal = await api.calendar()
+    await api.call("POST", "/_admin/rate-limit", json={"count": 1, "kind": "429", "route": "*/events"})
+    assert (await api.call("GET", f"/calendars/{cal}"))[0] == 200
+    assert (await api.call("GET", f"/calendars/{cal}/events"))[0] == 429
+    assert (await api.call("GET", f"/calendars/{cal}/events"))[0] == 200
+    status, _ = await api.call("POST", "/_admin/rate-limit", json={"count": 1, "kind": "teapot"})
+    assert status == 400
