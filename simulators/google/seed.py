@@ -27,7 +27,8 @@ _LOCATIONS = ["Kanzlei", "Amtsgericht Berlin", "Landgericht Hamburg", "Online", 
 
 
 def seed(state: GoogleState, body: dict[str, Any]) -> dict[str, Any]:
-    kuerzel = [str(k) for k in body.get("calendars", ["SB"])]
+    raw = body.get("calendars", ["SB"])
+    kuerzel = [k.strip() for k in raw.split(",")] if isinstance(raw, str) else [str(k) for k in raw]
     per_calendar = int(body.get("events_per_calendar", 12))
     seed_value = body.get("seed", 1)
     anchor = (
