@@ -187,6 +187,8 @@ class GoogleCalendarClient(ClientBase):
         """All pages of a full listing, or of an incremental one with `sync_token` (which
         Google refuses to combine with time or property filters, G3). Raises `Gone` when the
         sync token is no longer valid (G4)."""
+        if sync_token and (time_min or time_max or private_extended_property):
+            raise ValueError("sync_token cannot be combined with time or property filters (G3)")
         route = paths.EVENTS
         path = route.path(calendar_id=calendar_id)
         props = [f"{k}={v}" for k, v in (private_extended_property or {}).items()]

@@ -112,6 +112,15 @@ async def test_paging_follows_next_page_token(
     assert calls.count(system="google", kind="read") == 3
 
 
+async def test_sync_token_with_filters_refused_before_sending(
+    client: GoogleCalendarClient,
+    google_sim: GoogleSim,  # noqa: F811
+) -> None:
+    with pytest.raises(ValueError):
+        await client.list_events("x", sync_token="C1", time_min="2026-01-01T00:00:00Z")
+    assert google_sim.total_calls() == 0
+
+
 async def test_invalid_sync_token_raises_gone(client: GoogleCalendarClient, calendar_id: str) -> None:
     with pytest.raises(Gone) as info:
         await client.list_events(calendar_id, sync_token="Cbm90LWEtdG9rZW4")
