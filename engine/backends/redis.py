@@ -72,42 +72,51 @@ ENQUEUE_CHUNK = 2000
 PROMOTE_LIMIT = 1000
 
 # -- Lua ---------------------------------------------------------------------------------------
-# KEYS: per request (target stream or delayed zset, dedup key or any placeholder).
-# ARGV: per request 5 values: mode ('s' stream / 'z' delayed), score, dedup ttl ms ('' = none),
-#       job id, envelope. Returns per request 1 (created) or 0 (suppressed by its dedup key).
+# Arguments are few and replies are one string per batch because, at batch sizes of 100,
+# packing arguments and parsing replies in redis-py costs more than Redis's own work.
+#
+# KEYS: the distinct keys of the batch (streams, delayed zsets, dedup keys).
+# ARGV: per request a header and its envelope. Header '<k>': XADD to KEYS[k]; otherwise
+#       '<k> <score|-> <dedup key index|-> <dedup ttl ms|-> <job id>' (a score: ZADD to the
+#       delayed zset KEYS[k]; a dedup key: SET NX PX first, and nothing if it exists).
+# Returns one character per request: '1' created, '0' suppressed by its dedup key.
 ENQUEUE_LUA = """
 local out = {}
-for i = 1, #KEYS / 2 do
-  local a = (i - 1) * 5
+for i = 1, #ARGV, 2 do
+  local target, score, dedup, ttl, id = ARGV[i], '-', '-', '-', '-'
+  if string.find(target, ' ', 1, true) then
+    target, score, dedup, ttl, id = string.match(ARGV[i], '^(%d+) (%S+) (%S+) (%S+) (%S+)$')
+  end
   local ok = true
-  if ARGV[a + 3] ~= '' then
-    ok = redis.call('SET', KEYS[2 * i], ARGV[a + 4], 'NX', 'PX', ARGV[a + 3])
+  if dedup ~= '-' then
+    ok = redis.call('SET', KEYS[tonumber(dedup)], id, 'NX', 'PX', ttl)
   end
   if ok then
-    if ARGV[a + 1] == 's' then
-      redis.call('XADD', KEYS[2 * i - 1], '*', 'j', ARGV[a + 5])
+    if score == '-' then
+      redis.call('XADD', KEYS[tonumber(target)], '*', 'j', ARGV[i + 1])
     else
-      redis.call('ZADD', KEYS[2 * i - 1], ARGV[a + 2], ARGV[a + 5])
+      redis.call('ZADD', KEYS[tonumber(target)], score, ARGV[i + 1])
     end
-    out[i] = 1
+    out[#out + 1] = '1'
   else
-    out[i] = 0
+    out[#out + 1] = '0'
   end
 end
-return out
+return table.concat(out)
 """
 
 # KEYS: stream, delayed zset.
 # ARGV: group, consumer, count, now, housekeeping (0/1), max lease ms, autoclaim cursor,
 #       lease idle ms (= max lease - visibility timeout, see _lease_idle).
-# Returns {cursor, next due score or '', n claimed, (id, envelope, deliveries) * n claimed,
-#          (id, envelope) * n fresh}.
+# Returns one string of lines (envelopes are JSON, which has no raw newlines): cursor, next due
+# score or '', n claimed, (id, deliveries, envelope) * n claimed, (id, envelope) * n fresh.
 FETCH_LUA = (
     """
 local stream, delayed = KEYS[1], KEYS[2]
 local group, consumer = ARGV[1], ARGV[2]
 local count = tonumber(ARGV[3])
-local out = {ARGV[7], '', 0}
+local out = {ARGV[7], '', '0'}
+local claimed = 0
 local ids = {}
 if ARGV[5] == '1' then
   local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[4], 'LIMIT', 0, """
@@ -125,14 +134,15 @@ if ARGV[5] == '1' then
     if e[2] then
       local p = redis.call('XPENDING', stream, group, e[1], e[1], 1)
       out[#out + 1] = e[1]
+      out[#out + 1] = tostring(p[1][4])
       out[#out + 1] = e[2][2]
-      out[#out + 1] = p[1][4]
-      out[3] = out[3] + 1
+      claimed = claimed + 1
       ids[#ids + 1] = e[1]
     end
   end
 end
-local rest = count - out[3]
+out[3] = tostring(claimed)
+local rest = count - claimed
 if rest > 0 then
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', rest, 'STREAMS', stream, '>')
   if r then
@@ -153,7 +163,7 @@ if ARGV[8] ~= '0' then
     redis.call(unpack(claim))
   end
 end
-return out
+return table.concat(out, '\\n')
 """
 )
 
@@ -171,6 +181,22 @@ for i = 4, #ARGV do
   end
 end
 return n
+"""
+
+# Done jobs leave the PEL and the stream together (a stream holds only undelivered and
+# running jobs, so XLEN - pending is the depth). KEYS: streams.
+# ARGV: group, then per stream its entry ids separated by spaces.
+ACK_LUA = """
+for k = 1, #KEYS do
+  local ids = {}
+  for id in string.gmatch(ARGV[k + 1], '%S+') do ids[#ids + 1] = id end
+  for i = 1, #ids, 500 do
+    local j = math.min(i + 499, #ids)
+    redis.call('XACK', KEYS[k], ARGV[1], unpack(ids, i, j))
+    redis.call('XDEL', KEYS[k], unpack(ids, i, j))
+  end
+end
+return 1
 """
 
 # KEYS: stream, dead hash, dead index zset, dead count hash.
@@ -491,28 +517,35 @@ class RedisBackend(Backend):
         if not requests:
             return []
         now = self.clock()
-        keys: list[str] = []
+        key_index: dict[str, int] = {}  # Lua KEYS are 1-based
+
+        def index(key: str) -> int:
+            return key_index.setdefault(key, len(key_index) + 1)
+
         args: list[ScriptArg] = []
         job_ids: list[str] = []
         for request in requests:
             job_id = uuid.uuid4().hex
             job_ids.append(job_id)
-            delayed = request.delay > 0
-            ready_at = now + request.delay if delayed else now
-            keys.append(self._delayed(request.queue) if delayed else self._stream(request.queue))
-            if request.dedup_key is None:
-                keys.append(keys[-1])  # placeholder, never touched
-                ttl = ""
+            if request.delay > 0:
+                ready_at = now + request.delay
+                header = f"{index(self._delayed(request.queue))} {ready_at!r}"
             else:
-                keys.append(self._dedup(request.queue, request.dedup_key))
-                ttl = str(_ms(request.dedup_ttl))
+                ready_at = now
+                header = str(index(self._stream(request.queue)))
+            if request.dedup_key is not None:
+                dedup = index(self._dedup(request.queue, request.dedup_key))
+                header = f"{header} -" if request.delay <= 0 else header
+                header += f" {dedup} {_ms(request.dedup_ttl)} {job_id}"
+            elif request.delay > 0:
+                header += " - - -"
             envelope = _envelope(job_id, request.trace_id, 0, now, ready_at, request.dedup_key, request.data)
-            args += ["z" if delayed else "s", ready_at, ttl, job_id, envelope]
-        created = await self._script(ENQUEUE_LUA, keys, args)
+            args += [header, envelope]
+        created = await self._script(ENQUEUE_LUA, list(key_index), args)
         result: list[str | None] = []
-        for request, job_id, ok in zip(requests, job_ids, created, strict=True):
-            result.append(job_id if ok else None)
-            if ok and request.delay > 0:
+        for request, job_id, flag in zip(requests, job_ids, created, strict=True):
+            result.append(job_id if flag == ord("1") else None)
+            if flag == ord("1") and request.delay > 0:
                 self._note_due(request.queue, now + request.delay)
         return result
 
@@ -594,18 +627,21 @@ class RedisBackend(Backend):
             await self._ensure_group(queue)
             raw = await self._script(FETCH_LUA, keys, args)
         if housekeeping:
+            cursor, next_due, _ = raw.split(b"\n", 2)
             state.last_housekeeping = now_mono
-            state.claim_cursor = _text(raw[0])
-            state.next_due = float(raw[1]) if raw[1] else None
+            state.claim_cursor = cursor.decode()
+            state.next_due = float(next_due) if next_due else None
         return self._parse_fetch(queue, raw, worker_id)
 
     @staticmethod
-    def _parse_fetch(queue: str, raw: list[Any], worker_id: str) -> list[Job]:
-        claimed = int(raw[2])
+    def _parse_fetch(queue: str, raw: bytes, worker_id: str) -> list[Job]:
+        lines = raw.split(b"\n")
+        claimed_end = 3 + 3 * int(lines[2])
         jobs = [
-            _job(queue, raw[i], raw[i + 1], int(raw[i + 2]), worker_id) for i in range(3, 3 + 3 * claimed, 3)
+            _job(queue, lines[i], lines[i + 2], int(lines[i + 1]), worker_id)
+            for i in range(3, claimed_end, 3)
         ]
-        jobs += [_job(queue, raw[i], raw[i + 1], 1, worker_id) for i in range(3 + 3 * claimed, len(raw), 2)]
+        jobs += [_job(queue, lines[i], lines[i + 1], 1, worker_id) for i in range(claimed_end, len(lines), 2)]
         return jobs
 
     async def _blocking_read(
@@ -662,18 +698,9 @@ class RedisBackend(Backend):
 
     async def ack(self, jobs: Sequence[Job]) -> None:
         by_queue = self._by_queue(jobs)
-        if not by_queue:
-            return
-
-        async def run() -> None:
-            pipe = self._client.pipeline(transaction=True)
-            for queue, entry_ids in by_queue.items():
-                stream = self._stream(queue)
-                pipe.xack(stream, GROUP, *entry_ids)
-                pipe.xdel(stream, *entry_ids)
-            await pipe.execute()
-
-        await self._run(run)
+        if by_queue:
+            keys = [self._stream(queue) for queue in by_queue]
+            await self._script(ACK_LUA, keys, [GROUP, *(" ".join(ids) for ids in by_queue.values())])
 
     async def retry(self, job: Job, delay: float, error: str) -> None:
         now = self.clock()
