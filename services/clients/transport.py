@@ -7,6 +7,7 @@ or bodies, which can hold tokens and personal data (DECISIONS 17).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -64,6 +65,9 @@ class Transport:
             response = await self._exchange(session, req)
             status = str(response.status)
             return response
+        except asyncio.CancelledError:
+            status = "cancelled"  # the caller gave up (shutdown, step timeout): not a server fault
+            raise
         except aiohttp.ConnectionTimeoutError as exc:
             status = "timeout"  # the connection was never made: nothing was sent
             raise self._transport_error(req, "connect timeout", not_sent=True) from exc
