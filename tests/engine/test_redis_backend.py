@@ -473,6 +473,23 @@ async def test_reconnect_is_logged_once_per_outage(
     assert lost[0].levelno == logging.WARNING
 
 
+async def test_restart_while_idle_is_not_an_outage(
+    private_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    backend = RedisBackend(url=private_server.url, prefix="idle", reconnect_timeout=5.0)
+    await backend.connect()
+    try:
+        # Fill the pool with several connections, which all go stale with the restart.
+        await asyncio.gather(*(backend.state_set("s", str(i), i) for i in range(5)))
+        private_server.stop()
+        private_server.start()
+        assert await asyncio.gather(*(backend.state_get("s", str(i)) for i in range(5))) == list(range(5))
+    finally:
+        await backend.close()
+    assert [r.getMessage() for r in caplog.records if r.name == LOGGER] == []
+
+
 async def test_ping_raises_backend_unavailable_when_redis_is_down(private_server: RedisServer) -> None:
     backend = RedisBackend(url=private_server.url, prefix="ping", reconnect_timeout=0.3)
     await backend.connect()
