@@ -40,3 +40,66 @@ def advoware(ctx: Any) -> AdvowareClient:
         client = AdvowareClient.from_settings(settings_of(ctx), shared_session(), StateTokenCache(ctx.state))
         ctx.resources["advoware"] = client
     return client
+
+
+def espocrm(ctx: Any) -> Any:
+    client = ctx.resources.get("espocrm")
+    if client is None:
+        from services.clients.espocrm import EspoCrmClient
+
+        client = EspoCrmClient.from_settings(settings_of(ctx), shared_session(), None)
+        ctx.resources["espocrm"] = client
+    return client
+
+
+async def database(ctx: Any) -> Any:
+    """The service database of this process, opened and migrated once (also at start-up)."""
+    db = ctx.resources.get("db")
+    if db is None:
+        from services.db import open_database
+
+        db = await open_database(settings_of(ctx).database_url).connect()
+        await db.migrate()
+        ctx.resources["db"] = db
+    return db
+
+
+class CtxLock:
+    """services' Lock port over the engine's owner-token locks."""
+
+    def __init__(self, locks: Any) -> None:
+        self._locks = locks
+
+    async def acquire(self, key: str, ttl: float) -> str | None:
+        token: str | None = await self._locks.acquire(key, ttl)
+        return token
+
+    async def release(self, key: str, token: str) -> bool:
+        released: bool = await self._locks.release(key, token)
+        return released
+
+
+async def beteiligte_service(ctx: Any) -> Any:
+    service = ctx.resources.get("beteiligte_service")
+    if service is None:
+        from services.beteiligte.service import BeteiligteSyncService
+
+        from services.beteiligte.ports import SyncSettings
+
+        s = settings_of(ctx)
+        sync_settings = SyncSettings(
+            admin_user_id=s.espocrm_admin_user_id, audit_show_values=s.audit_show_values
+        )
+        service = BeteiligteSyncService(
+            espocrm(ctx), advoware(ctx), await database(ctx), CtxLock(ctx.locks), sync_settings
+        )
+        ctx.resources["beteiligte_service"] = service
+    return service
+
+
+def webhook_secrets(ctx: Any) -> Any:
+    from services.webhooks import WebhookSecrets
+
+    s = settings_of(ctx)
+    by_id = {k: v.get_secret_value() for k, v in s.espocrm_webhook_secrets.items()}
+    return WebhookSecrets(s.espocrm_webhook_secret.get_secret_value(), by_id or None)

@@ -1,0 +1,38 @@
+"""The one central party sync: every CBeteiligte topic ends here and calls the sync service."""
+
+from pydantic import BaseModel, Field
+
+from engine import QueueConfig, queue
+from steps.deps import beteiligte_service
+
+TOPICS = (
+    "vmh.beteiligte.create",
+    "vmh.beteiligte.update",
+    "vmh.beteiligte.delete",
+    "vmh.beteiligte.sync_check",
+)
+# Sync failures are booked on the EspoCRM record and retried by the cron on its schedule; the
+# engine's own retries only cover a failure to book them (EspoCRM unreachable).
+SYNC_QUEUE = QueueConfig(concurrency=4, timeout=300, max_retries=5, backoff_base=10, backoff_max=600)
+
+
+class PartyJob(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+
+
+config = {
+    "name": "vmh-beteiligte-sync",
+    "description": "Sync one CBeteiligte with Advoware (create, update/check, delete)",
+    "flows": ["vmh"],
+    "triggers": [queue(t, input=PartyJob, config=SYNC_QUEUE) for t in TOPICS],
+    "enqueues": list(TOPICS),
+}
+
+
+async def handler(job: PartyJob, ctx):
+    topic = ctx.trigger.topic
+    service = await beteiligte_service(ctx)
+    outcome = await service.handle(job.id, topic.rsplit(".", 1)[-1], trigger=topic, trace_id=ctx.trace_id)
+    if outcome.retry_in is not None:  # lock held or backoff: run again later, never drop the event
+        await ctx.enqueue(topic, {"id": job.id}, delay=outcome.retry_in)
+    ctx.logger.info("party sync", entity_id=job.id, status=outcome.status, retry_in=outcome.retry_in)

@@ -1,0 +1,48 @@
+"""EspoCRM webhooks for CBeteiligte: verify, validate, dedup, enqueue one job per record."""
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from engine import ApiResponse, Emit, http
+from services.webhooks import verify_signature
+from steps.deps import webhook_secrets
+
+ACTIONS = ("create", "update", "delete")
+
+
+class WebhookItem(BaseModel):
+    model_config = ConfigDict(extra="allow")  # create items carry every attribute; we need the id
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class WebhookBatch(RootModel[list[WebhookItem]]):
+    pass
+
+
+config = {
+    "name": "vmh-beteiligte-webhook",
+    "description": "EspoCRM webhooks for CBeteiligte → vmh.beteiligte.{create,update,delete}",
+    "flows": ["vmh"],
+    "triggers": [http("POST", f"/vmh/webhook/beteiligte/{a}", body=WebhookBatch) for a in ACTIONS],
+    "enqueues": [f"vmh.beteiligte.{a}" for a in ACTIONS],
+}
+
+
+async def handler(request, ctx):
+    if not verify_signature(request.raw_body, request.headers, webhook_secrets(ctx)):
+        return ApiResponse(401, {"error": "invalid_signature", "detail": "Signature or X-Signature required"})
+    action = request.path.rsplit("/", 1)[-1]
+    ids = list(dict.fromkeys(item.id for item in request.body.root))  # same id twice in one batch: once
+    # Dedup lasts until the job starts (DECISIONS 7): a later edit is enqueued again.
+    emits = [Emit(f"vmh.beteiligte.{action}", {"id": i}, dedup_key=f"{action}:{i}") for i in ids]
+    created = await ctx.enqueue_many(emits)
+    ctx.logger.info("webhook received", action=action, records=len(ids), enqueued=sum(created))
+    return ApiResponse(
+        200,
+        {
+            "status": "received",
+            "action": action,
+            "received": len(request.body.root),
+            "enqueued": sum(created),
+            "duplicates": len(request.body.root) - sum(created),
+        },
+    )
