@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import engine_cmds, sandbox_cmds
+from . import beteiligte_cmds, engine_cmds, sandbox_cmds
 
 app = typer.Typer(
     help="bitbylaw: keeps EspoCRM, Advoware and Google Calendar in sync.",
@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 engine_cmds.register(app)
 sandbox_cmds.register(app)
+beteiligte_cmds.register(app)
 
 if __name__ == "__main__":
     app()

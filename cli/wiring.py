@@ -40,6 +40,21 @@ def make_engine(
     port: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Engine:
+    resources: dict[str, Any] = {"settings": settings, **(extra or {})}
+
+    async def open_db() -> None:
+        """Migrate at start-up (DECISIONS 1): a schema problem stops the start, not a sync."""
+        from services.db import open_database
+
+        db = await open_database(settings.database_url, show_values=settings.audit_show_values).connect()
+        await db.migrate()
+        resources["db"] = db
+
+    async def close_db() -> None:
+        db = resources.pop("db", None)
+        if db is not None:
+            await db.close()
+
     options = EngineOptions(
         role=role,
         host=settings.http_host,
@@ -49,7 +64,8 @@ def make_engine(
         grace=settings.shutdown_grace_seconds,
         visibility_timeout=settings.visibility_timeout_seconds,
         dead_letter_threshold=settings.health_dead_letter_threshold,
-        resources={"settings": settings, **(extra or {})},
-        on_shutdown=[close_shared_session],
+        resources=resources,
+        on_startup=[open_db],
+        on_shutdown=[close_shared_session, close_db],
     )
     return Engine(make_backend(settings, backend_kind), load(settings), options)

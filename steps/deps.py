@@ -58,7 +58,8 @@ async def database(ctx: Any) -> Any:
     if db is None:
         from services.db import open_database
 
-        db = await open_database(settings_of(ctx).database_url).connect()
+        s = settings_of(ctx)
+        db = await open_database(s.database_url, show_values=s.audit_show_values).connect()
         await db.migrate()
         ctx.resources["db"] = db
     return db
