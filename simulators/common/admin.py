@@ -16,7 +16,8 @@ A rule matches when its method is `*` or equal and its `route` glob matches the 
 or the concrete path. `count` fails the next N matching calls (None = forever, with `rate`
 as probability). `after_write` runs the real handler first and then answers with the error:
 the write happened but its response is lost (DECISIONS 5). `drop_field` removes a top-level
-field (or the field of each list item) from a successful JSON response.
+field (or the field of each list item) from a successful JSON response. `latency_after_ms`
+delays the answer after the handler ran (a process can be killed after the write).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class FaultRule:
     latency_ms: float = 0.0
     rate: float = 1.0
     drop_field: str | None = None
+    latency_after_ms: float = 0.0  # sleep after the handler ran: the write is done, the answer late
 
     def matches(self, method: str, template: str, path: str) -> bool:
         if self.method not in ("*", method):
@@ -165,6 +167,8 @@ async def _with_faults(
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
+    if rule is not None and rule.latency_after_ms:
+        await asyncio.sleep(rule.latency_after_ms / 1000)
     if rule is not None and rule.status is not None and rule.after_write:
         return error_response(rule.status, "injected fault after write (response lost)")
     if rule is not None and rule.drop_field and 200 <= response.status < 300:
