@@ -34,20 +34,25 @@ def advoware_settings(sim) -> dict[str, str]:
     }
 
 
-async def start_service(tmp_path: Path, **settings: str):
+async def start_service(tmp_path: Path, port: int = 0, **settings: str):
     values = {
         "PROXY_API_KEYS": f"{PROXY_KEY},second-key",
         "ENGINE_DB_PATH": str(tmp_path / "engine.db"),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/service.db",
         **settings,
     }
     s = Settings(_env_file=None, **values)  # type: ignore[call-arg]
-    engine = Engine(
-        EmbeddedBackend(s.engine_db_path),
-        load_steps([ROOT / "steps"]),
-        EngineOptions(
-            port=0, poll_block=0.05, grace=2, resources={"settings": s}, on_shutdown=[close_shared_session]
-        ),
+    resources: dict = {"settings": s}
+
+    async def close_db() -> None:
+        db = resources.pop("db", None)
+        if db is not None:
+            await db.close()
+
+    options = EngineOptions(
+        port=port, poll_block=0.05, grace=2, resources=resources, on_shutdown=[close_shared_session, close_db]
     )
+    engine = Engine(EmbeddedBackend(s.engine_db_path), load_steps([ROOT / "steps"]), options)
     await engine.start()
     return engine
 
