@@ -55,7 +55,14 @@ class AckBatcher:
 
     async def _flush_soon(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        await self.flush()
+        # Jobs that finish while an ack is under way (slow while Redis reconnects) start no
+        # second flusher (see add): this one acks them too, or they would stay leased until
+        # their visibility timeout and run again.
+        while self._pending:
+            try:
+                await self.flush()
+            except Exception as exc:  # backend gone for good: the jobs run again after their lease
+                log.warning("ack failed, jobs will run again", extra={"error_type": type(exc).__name__})
 
     async def flush(self) -> None:
         async with self._lock:
