@@ -28,6 +28,7 @@ recovery are each logged once per backend instance. Job payloads are never logge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -470,22 +471,29 @@ class RedisBackend(Backend):
                 failures += 1
                 now = time.monotonic()
                 deadline = min(deadline, now + self.reconnect_timeout)
-                # One failure that the immediate retry heals is a pooled connection gone stale
-                # (Redis restarted while it sat idle), not an outage worth a warning.
-                if failures > 1 or now >= deadline:
-                    self._note_outage(exc)
+                # A first failure is often a pooled connection gone stale (Redis restarted while
+                # it sat idle), and its idle siblings are stale too: drop them and retry at once
+                # on a fresh connection. Only a failure of that retry is an outage worth a warning.
+                if failures == 1 and now < deadline:
+                    await self._drop_idle_connections()
+                    continue
+                self._note_outage(exc)
                 if now >= deadline:
                     raise BackendUnavailable(
                         f"redis unreachable for {self.reconnect_timeout:g}s: {type(exc).__name__}"
                     ) from exc
-                if failures > 1:
-                    wait = next(waits)
-                    await asyncio.sleep(min(wait / 2 + backoff.full_jitter(wait / 2), deadline - now))
+                wait = next(waits)
+                await asyncio.sleep(min(wait / 2 + backoff.full_jitter(wait / 2), deadline - now))
                 continue
             if self._down:
                 self._down = False
                 log.info("redis connection restored", extra={"backend": "redis"})
             return result
+
+    async def _drop_idle_connections(self) -> None:
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.connection_pool.disconnect(inuse_connections=False)
 
     async def _script(self, lua: str, keys: list[str], args: Sequence[ScriptArg]) -> Any:
         """EVALSHA of one of this module's scripts (redis-py loads it again after NOSCRIPT,
