@@ -317,6 +317,29 @@ async def test_dedup_key_expires_after_its_ttl(make_backend: MakeBackend) -> Non
     assert (await backend.enqueue([request(dedup_key="k", dedup_ttl=0.2)]))[0] is not None
 
 
+async def test_one_batch_mixing_queues_delays_and_dedup_keys(make_backend: MakeBackend) -> None:
+    backend = await make_backend()
+    other = "vmh.bankverbindungen.update::sync"
+    ids = await backend.enqueue(
+        [
+            request({"n": 1}),
+            EnqueueRequest(queue=other, data={"n": 2}, trace_id="tr"),
+            request({"n": 3}, delay=0.2, dedup_key="later"),
+            request({"n": 4}, delay=0.2, dedup_key="later"),  # suppressed by the one before
+            EnqueueRequest(queue=other, data={"n": 5}, trace_id="tr", dedup_key="now"),
+        ]
+    )
+    assert [i is not None for i in ids] == [True, True, True, False, True]
+    mine = await backend.fetch(Q, 10, 5.0, "w")
+    theirs = await backend.fetch(other, 10, 5.0, "w")
+    assert [j.data["n"] for j in mine] == [1] and [j.data["n"] for j in theirs] == [2, 5]
+    await backend.ack(mine + theirs)  # one call across two queues
+    [delayed] = await backend.fetch(Q, 10, 5.0, "w", block=2.0)
+    assert (delayed.data, delayed.dedup_key) == ({"n": 3}, "later")
+    stats = await backend.queue_stats([Q, other])
+    assert [(s.depth, s.in_flight, s.delayed) for s in stats] == [(0, 1, 0), (0, 0, 0)]
+
+
 # -- locks and cron ------------------------------------------------------------------------------
 async def test_lock_owner_semantics(make_backend: MakeBackend) -> None:
     clock = FakeClock()
