@@ -7,7 +7,13 @@ in the same run.
    mode before the ack), vs a bare `asyncio.Queue` producer/consumer loop.
 2. HTTP: requests/s of a no-op HTTP step vs a bare aiohttp JSON handler, each served by its
    own process and loaded by the same client.
-3. With --redis: the Redis backend (see scripts/bench_redis.py for the bare Streams ceiling).
+3. With --redis (a redis-server started here in a temporary directory, AOF everysec, stopped
+   at the end): the Redis backend in this process; no-op jobs/s drained by 1 and by 2 worker
+   PROCESSES (`bitbylaw run --role worker --backend redis`), the jobs enqueued by this script in
+   batches, timed from the first enqueue until the queue is drained; enqueue-to-start latency
+   (one job at a time, a worker process idle, time from before `enqueue()` to the handler's
+   start); beside a bare redis-py XADD/XREADGROUP/XACK loop with the same batch size
+   (`scripts/bench_redis.py`), measured against the same server in the same run.
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -31,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.backends.base import Backend, EnqueueRequest, queue_name  # noqa: E402
 from engine.backends.embedded import EmbeddedBackend  # noqa: E402
+from engine.backends.redis import RedisBackend  # noqa: E402
 from engine.registry import load_steps  # noqa: E402
 from engine.worker import Worker  # noqa: E402
 
@@ -40,6 +50,19 @@ NOOP_STEPS = {
         config = {"name": "noop", "triggers": [queue("bench.noop", config=QueueConfig(concurrency=100))]}
         async def handler(data, ctx):
             return None
+    """,
+    "latency_step.py": """
+        import os, time
+        import redis.asyncio as aioredis
+        from engine import queue
+        config = {"name": "latency", "triggers": [queue("bench.latency")]}
+        _client = None
+        async def handler(data, ctx):
+            started = time.time()
+            global _client
+            if _client is None:
+                _client = aioredis.Redis.from_url(os.environ["REDIS_URL"])
+            await _client.rpush(os.environ["REDIS_PREFIX"] + ":bench-latency", repr(started - data["t"]))
     """,
     "noop_http_step.py": """
         from engine import http
@@ -159,10 +182,14 @@ async def load_http(port: int, seconds: float, concurrency: int = 32) -> float:
         return count / (time.perf_counter() - start)
 
 
+def start_server(code: str, args: list[str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, cwd=ROOT)
+
+
 async def http_rate(code: str, args: list[str], seconds: float) -> float:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", code, str(port), *args], env=env, cwd=ROOT)
+    proc = start_server(code, [str(port), *args])
     try:
         return await load_http(port, seconds)
     finally:
@@ -176,6 +203,7 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--redis", action="store_true", help="also measure the Redis backend")
+    parser.add_argument("--samples", type=int, default=300, help="latency samples (--redis)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         steps_dir = write_steps(Path(tmp))
@@ -185,7 +213,7 @@ async def main() -> None:
         emb = await engine_jobs(EmbeddedBackend(Path(tmp) / "jobs.db"), steps_dir, args.jobs, args.batch)
         print(f"  engine, embedded (SQLite WAL)  {emb:10.0f} jobs/s  ({emb / base:.3f} x bare)")
         if args.redis:
-            await redis_jobs(steps_dir, args.jobs, args.batch)
+            await redis_jobs(steps_dir, args.jobs, args.batch, args.samples)
         print(f"http: no-op POST, 32 concurrent clients, {args.seconds:.0f} s each")
         bare = await http_rate(BARE_SERVER, [], args.seconds)
         print(f"  bare aiohttp handler           {bare:10.0f} req/s")
@@ -193,18 +221,142 @@ async def main() -> None:
         print(f"  engine http step               {step:10.0f} req/s  ({step / bare:.2f} x bare)")
 
 
-async def redis_jobs(steps_dir: Path, n: int, batch: int) -> None:
-    from engine.backends.redis import RedisBackend
+async def redis_jobs(steps_dir: Path, n: int, batch: int, samples: int) -> None:
+    import redis.asyncio as aioredis
+
+    from scripts.bench_redis import bench_bare_streams, bench_latency
     from tests.fixtures.redis_server import RedisServer
 
     with tempfile.TemporaryDirectory() as data:
-        server = RedisServer(Path(data))
+        server = RedisServer(directory=data)  # AOF on, appendfsync everysec
         server.start()
         try:
-            rate = await engine_jobs(RedisBackend(server.url, prefix="bench"), steps_dir, n, batch)
-            print(f"  engine, redis (AOF everysec)   {rate:10.0f} jobs/s")
+            await bench_bare_streams(server.url, min(n, 2000), batch)  # warm up server and client
+            # The bare loop runs between the engine runs; its median is the reference, so a burst
+            # of load from elsewhere on the machine skews both sides alike.
+            bares = [await bench_bare_streams(server.url, n, batch)]
+            local = await engine_jobs(RedisBackend(server.url, prefix="bench"), steps_dir, n, batch)
+            bares.append(await bench_bare_streams(server.url, n, batch))
+            by_procs = {}
+            for procs in (1, 2):
+                by_procs[procs] = await redis_worker_processes(server.url, steps_dir, procs, n, batch)
+                bares.append(await bench_bare_streams(server.url, n, batch))
+            bare = statistics.median(bares)
+            runs = ", ".join(f"{b:.0f}" for b in bares)
+            print(f"  {'bare redis-py XADD/XREADGROUP/XACK loop':46} {bare:10.0f} jobs/s  (median of {runs})")
+            rows = [("engine, redis, worker in this process", local)]
+            rows += [
+                (f"engine, redis, {k} worker process{'es' if k > 1 else ''}", v) for k, v in by_procs.items()
+            ]
+            for label, rate in rows:
+                print(f"  {label:46} {rate:10.0f} jobs/s  ({rate / bare:.2f} x bare)")
+            worst = min(by_procs.values()) / bare
+            print(f"  target >= 0.5 x bare with worker processes: {'met' if worst >= 0.5 else 'MISSED'}")
+            p50, p99 = await redis_latency(server.url, steps_dir, samples)
+            print(f"latency: enqueue -> start, one job at a time into an idle consumer, {samples} samples")
+            latency_row("engine: handler start in a worker process", p50, p99)
+            latency_row("backend alone: blocked fetch returns", *await bench_latency(server.url, samples))
+            print(f"  target p99 < 20 ms: {'met' if p99 < 0.020 else 'MISSED'}")
+            client = aioredis.Redis.from_url(server.url)
+            info = await client.info("persistence")
+            await client.aclose()
+            print(f"  redis-server: aof_enabled={info['aof_enabled']}, appendfsync everysec")
         finally:
             server.stop()
+
+
+def latency_row(label: str, p50: float, p99: float) -> None:
+    print(f"  {label:46} p50 {p50 * 1000:6.2f} ms   p99 {p99 * 1000:6.2f} ms")
+
+
+def start_workers(url: str, prefix: str, steps_dir: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ENGINE_", "HTTP_", "REDIS_"))},
+        "PYTHONPATH": str(ROOT),
+        "STEPS_DIRS": json.dumps([str(steps_dir)]),
+        "REDIS_URL": url,
+        "REDIS_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+        "SHUTDOWN_GRACE_SECONDS": "5",
+    }
+    cmd = [sys.executable, "-m", "cli.main", "run", "--role", "worker", "--backend", "redis"]
+    return [subprocess.Popen(cmd, env=env, cwd=ROOT) for _ in range(count)]
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+async def wait_workers(backend: RedisBackend, count: int) -> None:
+    """Until `count` worker processes wait for jobs: each blocks in XREADGROUP on each of its
+    two queues (bench.noop, bench.latency) when idle."""
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline:
+        info = await backend._client.info("clients")
+        if int(info["blocked_clients"]) >= 2 * count:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{count} worker process(es) did not start")
+
+
+async def redis_worker_processes(url: str, steps_dir: Path, count: int, n: int, batch: int) -> float:
+    """No-op jobs/s drained by `count` worker processes: enqueue n jobs in batches (as fast as
+    Redis takes them) and time until the queue is empty and nothing is in flight."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    q = queue_name("bench.noop", "noop")
+    backend = RedisBackend(url, prefix=prefix)
+    await backend.connect()
+    procs = start_workers(url, prefix, steps_dir, count)
+    try:
+        await wait_workers(backend, count)
+        start = time.perf_counter()
+        for i in range(0, n, batch):
+            await backend.enqueue([EnqueueRequest(q, {"n": j}, "bench") for j in range(i, min(i + batch, n))])
+        while True:
+            (stats,) = await backend.queue_stats([q])
+            if stats.depth == 0 and stats.in_flight == 0 and stats.delayed == 0:
+                break
+            await asyncio.sleep(0.005)
+        return n / (time.perf_counter() - start)
+    finally:
+        stop_workers(procs)
+        await backend.close()
+
+
+async def redis_latency(url: str, steps_dir: Path, samples: int) -> tuple[float, float]:
+    """(p50, p99) seconds from just before `enqueue()` of one job to its handler starting in an
+    idle worker process; the next job is enqueued only after the previous one started."""
+    import redis.asyncio as aioredis
+
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    q = queue_name("bench.latency", "latency")
+    backend = RedisBackend(url, prefix=prefix)
+    await backend.connect()
+    client = aioredis.Redis.from_url(url)
+    procs = start_workers(url, prefix, steps_dir, 1)
+    latencies: list[float] = []
+    try:
+        await wait_workers(backend, 1)
+        for _ in range(samples + 10):  # the first 10 warm up the worker
+            await asyncio.sleep(0.01)  # let the worker get back into its blocking read
+            await backend.enqueue([EnqueueRequest(q, {"t": time.time()}, "bench")])
+            reply = await client.blpop([f"{prefix}:bench-latency"], timeout=10)
+            if reply is None:
+                raise RuntimeError("latency job did not start within 10 s")
+            latencies.append(float(reply[1]))
+    finally:
+        stop_workers(procs)
+        await client.aclose()
+        await backend.close()
+    quantiles = statistics.quantiles(latencies[10:], n=100)
+    return quantiles[49], quantiles[98]
 
 
 if __name__ == "__main__":
