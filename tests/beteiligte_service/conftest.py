@@ -232,7 +232,7 @@ class Env:
             assert r.status < 300
 
 
-def test_settings(**overrides: Any) -> SyncSettings:
+def make_settings(**overrides: Any) -> SyncSettings:
     return SyncSettings(**{"admin_user_id": ADMIN, **overrides})
 
 
@@ -257,7 +257,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def sync_settings() -> SyncSettings:
-    return test_settings()
+    return make_settings()
 
 
 @pytest.fixture
