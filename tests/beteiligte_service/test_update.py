@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from tests.beteiligte_service.conftest import ADMIN, ENTITY, Env
 
@@ -182,3 +183,14 @@ async def test_admin_is_the_fallback_recipient(env: Env) -> None:
     await env.advo_put(betnr, {"anrede": "Divers"})
     await env.handle(pid, "update")
     assert len(await env.notifications(ADMIN)) == 1
+
+
+async def test_unlink_without_link_is_false_and_refuses_while_locked(env: Env) -> None:
+    from services.beteiligte.unlink import LockedError
+
+    pid = await env.new_person()
+    assert await env.service.unlink(pid) is False
+    pid2, _ = await linked_person(env)
+    await env.lock.acquire(env.service.lock_key(pid2), 60)
+    with pytest.raises(LockedError):
+        await env.service.unlink(pid2)
