@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///data/service.db", alias="DATABASE_URL")
     audit_retention_days: int = Field(180, alias="AUDIT_RETENTION_DAYS")
     audit_show_values: bool = Field(False, alias="AUDIT_SHOW_VALUES")
+    # Per-party lock; a crashed holder blocks its party at most this long.
+    beteiligte_lock_ttl_seconds: float = Field(900.0, alias="BETEILIGTE_LOCK_TTL_SECONDS")
 
     # -- EspoCRM -----------------------------------------------------------------------------
     espocrm_api_base_url: str = Field("http://127.0.0.1:8081/api/v1", alias="ESPOCRM_API_BASE_URL")

@@ -37,9 +37,8 @@ espocrm_app = typer.Typer(help="EspoCRM set-up.", no_args_is_help=True)
 
 @contextlib.asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
-    from services.beteiligte.service import BeteiligteSyncService
-
     from services.beteiligte.ports import SyncSettings
+    from services.beteiligte.service import BeteiligteSyncService
 
     backend = wiring.make_backend(settings)
     await backend.connect()
@@ -50,7 +49,9 @@ async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
         advo = AdvowareClient.from_settings(settings, session, StateTokenCache(StateScope(backend)))
         espo = EspoCrmClient.from_settings(settings, session)
         sync_settings = SyncSettings(
-            admin_user_id=settings.espocrm_admin_user_id, audit_show_values=settings.audit_show_values
+            admin_user_id=settings.espocrm_admin_user_id,
+            audit_show_values=settings.audit_show_values,
+            lock_ttl_s=settings.beteiligte_lock_ttl_seconds,
         )
         yield BeteiligteSyncService(espo, advo, db, CtxLock(Locks(backend)), sync_settings), backend
     finally:

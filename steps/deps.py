@@ -83,13 +83,14 @@ class CtxLock:
 async def beteiligte_service(ctx: Any) -> Any:
     service = ctx.resources.get("beteiligte_service")
     if service is None:
-        from services.beteiligte.service import BeteiligteSyncService
-
         from services.beteiligte.ports import SyncSettings
+        from services.beteiligte.service import BeteiligteSyncService
 
         s = settings_of(ctx)
         sync_settings = SyncSettings(
-            admin_user_id=s.espocrm_admin_user_id, audit_show_values=s.audit_show_values
+            admin_user_id=s.espocrm_admin_user_id,
+            audit_show_values=s.audit_show_values,
+            lock_ttl_s=s.beteiligte_lock_ttl_seconds,
         )
         service = BeteiligteSyncService(
             espocrm(ctx), advoware(ctx), await database(ctx), CtxLock(ctx.locks), sync_settings

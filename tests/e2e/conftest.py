@@ -27,12 +27,25 @@ class World:
     espo: EspoSimHandle
     advo: Any
     session: aiohttp.ClientSession
+    own_espo_calls: int = 0  # calls the test itself made as a human user (not the service's)
+
+    async def user_create(self, data: dict[str, Any]) -> dict[str, Any]:
+        self.own_espo_calls += 1
+        return await self.espo.create_as_user("CBeteiligte", data)
+
+    async def user_update(self, entity_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        self.own_espo_calls += 1
+        return await self.espo.update_as_user("CBeteiligte", entity_id, data)
+
+    async def user_delete(self, entity_id: str) -> None:
+        self.own_espo_calls += 1
+        await self.espo.delete_as_user("CBeteiligte", entity_id)
 
     def record(self, entity_id: str) -> dict[str, Any]:
         return dict(self.espo.state.get("CBeteiligte", entity_id) or {})
 
     def advo_parties(self) -> list[dict[str, Any]]:
-        return [p.to_dict() for p in self.advo.state.parties.values()]
+        return [{"betNr": p.betNr, "rowId": p.rowId, **p.values} for p in self.advo.state.parties.values()]
 
     async def advo_get(self, betnr: int) -> tuple[int, Any]:
         headers = await self.advo.auth_headers()
@@ -81,7 +94,7 @@ class World:
     def data_calls(self) -> dict[str, int]:
         adv = sum(n for (m, route, s), n in self.advo.calls().items() if "Token" not in route)
         espo = sum(n for (m, route, s), n in self.espo.calls().items() if "Notification" not in route)
-        return {"advoware": adv, "espocrm": espo}
+        return {"advoware": adv, "espocrm": espo - self.own_espo_calls}
 
     def notifications(self) -> list[dict[str, Any]]:
         table = self.espo.state.tables.get("Notification", {})

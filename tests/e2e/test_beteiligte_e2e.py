@@ -26,7 +26,7 @@ COMPANY = {
 
 
 async def create_and_sync(world, data) -> dict:
-    record = await world.espo.create_as_user("CBeteiligte", data)
+    record = await world.user_create(data)
     await world.wait(lambda: world.record(record["id"]).get("syncStatus") == "clean")
     await world.drained()
     return world.record(record["id"])
@@ -61,7 +61,7 @@ async def test_company_is_created_with_empty_vorname(world):
 async def test_espocrm_edit_reaches_advoware(world):
     rec = await create_and_sync(world, PERSON)
     before = world.data_calls()
-    await world.espo.update_as_user("CBeteiligte", rec["id"], {"lastName": "Musterfrau"})
+    await world.user_update(rec["id"], {"lastName": "Musterfrau"})
     await world.wait(lambda: world.advo_parties()[0]["name"] == "Musterfrau")
     await world.wait(lambda: world.record(rec["id"]).get("syncStatus") == "clean")
     await world.drained()
@@ -96,7 +96,7 @@ async def test_no_change_is_two_reads_and_no_write(world):
 async def test_both_changed_merge_fields_and_notify_conflict(world):
     rec = await create_and_sync(world, PERSON)
     await world.advo_put(rec["betnr"], {"vorname": "Erica", "anrede": "Dr."})  # anrede: both sides
-    await world.espo.update_as_user("CBeteiligte", rec["id"], {"lastName": "Musterfrau", "anrede": "Prof."})
+    await world.user_update(rec["id"], {"lastName": "Musterfrau", "anrede": "Prof."})
     await world.wait(lambda: world.record(rec["id"]).get("firstName") == "Erica")
     await world.drained()
     party = world.advo_parties()[0]
@@ -122,7 +122,7 @@ async def test_party_deleted_in_advoware(world):
 
 async def test_espocrm_delete_is_audited_and_notified_never_deleted_in_advoware(world):
     rec = await create_and_sync(world, PERSON)
-    await world.espo.delete_as_user("CBeteiligte", rec["id"])
+    await world.user_delete(rec["id"])
     await world.wait(lambda: any(n.get("relatedId") == rec["id"] for n in world.notifications()))
     await world.drained()
     assert len(world.advo_parties()) == 1
@@ -156,7 +156,7 @@ async def test_fifty_concurrent_webhooks_no_lost_update(world):
     lock.acquire, lock.release = counting_acquire, counting_release
 
     async def edit(i: int) -> None:
-        await world.espo.update_as_user("CBeteiligte", rec["id"], {"lastName": f"Name{i:02d}"})
+        await world.user_update(rec["id"], {"lastName": f"Name{i:02d}"})
 
     for i in range(50):  # sequential saves (as a user would), webhooks batched by EspoCRM
         await edit(i)

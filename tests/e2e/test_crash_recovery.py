@@ -41,6 +41,7 @@ async def test_killed_after_advoware_post_leaves_exactly_one_party(tmp_path, adv
             ESPOCRM_API_KEY=espo.config.api_key,
             ESPOCRM_WEBHOOK_SECRET="crash-secret",
             STEPS_DIRS=json.dumps(["steps"]),
+            BETEILIGTE_LOCK_TTL_SECONDS="3",
             **advoware_settings(advoware_sim),
         )
         # Advoware stores the party, then holds the answer back long enough to kill the service.
