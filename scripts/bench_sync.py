@@ -44,11 +44,17 @@ def service_settings(sims: Simulators, tmp: Path) -> Settings:
         "DATABASE_URL": f"sqlite:///{tmp}/service.db",
         "ADVOWARE_API_BASE_URL": sims.advoware_url,
         "ADVOWARE_TOKEN_URL": sims.advoware_url + "api/v1/Token",
-        "ADVOWARE_APP_ID": adv.app_id, "ADVOWARE_API_KEY": adv.api_key_b64, "ADVOWARE_KANZLEI": adv.kanzlei,
-        "ADVOWARE_DATABASE": adv.database, "ADVOWARE_USER": adv.user, "ADVOWARE_PASSWORD": adv.password,
-        "ESPOCRM_API_BASE_URL": sims.espocrm_api_url, "ESPOCRM_API_KEY": sims.espocrm_config.api_key,
+        "ADVOWARE_APP_ID": adv.app_id,
+        "ADVOWARE_API_KEY": adv.api_key_b64,
+        "ADVOWARE_KANZLEI": adv.kanzlei,
+        "ADVOWARE_DATABASE": adv.database,
+        "ADVOWARE_USER": adv.user,
+        "ADVOWARE_PASSWORD": adv.password,
+        "ESPOCRM_API_BASE_URL": sims.espocrm_api_url,
+        "ESPOCRM_API_KEY": sims.espocrm_config.api_key,
         # the simulators answer in well under a millisecond: no outbound throttling in the bench
-        "ADVOWARE_MAX_REQUESTS_PER_SECOND": "100000", "ESPOCRM_MAX_REQUESTS_PER_SECOND": "100000",
+        "ADVOWARE_MAX_REQUESTS_PER_SECOND": "100000",
+        "ESPOCRM_MAX_REQUESTS_PER_SECOND": "100000",
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -88,7 +94,8 @@ def sync_steps_with_concurrency(concurrency: int) -> list[Any]:
     for step in steps:
         step.triggers = [
             dataclasses.replace(t, config=dataclasses.replace(t.config, concurrency=concurrency))
-            if isinstance(t, QueueTrigger) else t
+            if isinstance(t, QueueTrigger)
+            else t
             for t in step.triggers
         ]
     return steps
@@ -105,16 +112,30 @@ async def main() -> None:
         sims = await start_simulators()
         try:
             async with aiohttp.ClientSession() as session:
-                async with session.post(f"{sims.espocrm.url}/_admin/seed", json={
-                    "parties": args.parties, "seed": 1, "status": "pending_sync",
-                    "with_addresses": False, "with_bank_accounts": False}) as r:
+                async with session.post(
+                    f"{sims.espocrm.url}/_admin/seed",
+                    json={
+                        "parties": args.parties,
+                        "seed": 1,
+                        "status": "pending_sync",
+                        "with_addresses": False,
+                        "with_bank_accounts": False,
+                    },
+                ) as r:
                     r.raise_for_status()
                 ids = sorted(sims.espocrm.runner.app["espocrm"].tables["CBeteiligte"])  # type: ignore[union-attr]
                 settings = service_settings(sims, tmp)
-                options = EngineOptions(role="worker", poll_block=0.05, resources={"settings": settings},
-                                        on_shutdown=[close_shared_session])
-                engine = Engine(EmbeddedBackend(settings.engine_db_path), sync_steps_with_concurrency(args.concurrency),
-                                options)
+                options = EngineOptions(
+                    role="worker",
+                    poll_block=0.05,
+                    resources={"settings": settings},
+                    on_shutdown=[close_shared_session],
+                )
+                engine = Engine(
+                    EmbeddedBackend(settings.engine_db_path),
+                    sync_steps_with_concurrency(args.concurrency),
+                    options,
+                )
                 await engine.start()
                 try:
                     await report(session, sims, engine, ids, args)
@@ -127,22 +148,27 @@ async def main() -> None:
             await sims.stop()
 
 
-async def report(session: aiohttp.ClientSession, sims: Simulators, engine: Engine, ids: list[str],
-                 args: argparse.Namespace) -> None:
+async def report(
+    session: aiohttp.ClientSession, sims: Simulators, engine: Engine, ids: list[str], args: argparse.Namespace
+) -> None:
     n = len(ids)
     a0, e0 = await calls(session, sims.advoware.url), await calls(session, sims.espocrm.url)
     first = await run_pass(engine, ids, "first sync")
     a1, e1 = await calls(session, sims.advoware.url), await calls(session, sims.espocrm.url)
     per_party = (sum(a1.values()) + sum(e1.values()) - sum(a0.values()) - sum(e0.values())) / n
-    print(f"first sync: {n} parties, {args.concurrency} concurrent jobs: {first:.1f} s "
-          f"({n / first:.0f} parties/s), {per_party:.2f} data calls per party "
-          f"(Advoware {a1['write'] - a0['write']} writes, EspoCRM {e1['write'] - e0['write']} writes)")
+    print(
+        f"first sync: {n} parties, {args.concurrency} concurrent jobs: {first:.1f} s "
+        f"({n / first:.0f} parties/s), {per_party:.2f} data calls per party "
+        f"(Advoware {a1['write'] - a0['write']} writes, EspoCRM {e1['write'] - e0['write']} writes)"
+    )
     noop = await run_pass(engine, ids, "no-op pass")
     a2, e2 = await calls(session, sims.advoware.url), await calls(session, sims.espocrm.url)
     reads = a2["read"] - a1["read"] + e2["read"] - e1["read"]
     writes = a2["write"] - a1["write"] + e2["write"] - e1["write"]
-    print(f"no-op pass: {n} clean parties: {noop:.1f} s ({n / noop:.0f} parties/s), "
-          f"{reads} reads ({reads / n:.2f} per party), {writes} writes")
+    print(
+        f"no-op pass: {n} clean parties: {noop:.1f} s ({n / noop:.0f} parties/s), "
+        f"{reads} reads ({reads / n:.2f} per party), {writes} writes"
+    )
 
 
 if __name__ == "__main__":

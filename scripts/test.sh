@@ -23,7 +23,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 bash scripts/setup.sh
-echo "== ruff";          .venv/bin/ruff check .
+echo "== ruff";          .venv/bin/ruff check . && .venv/bin/ruff format --check --quiet .
 echo "== mypy";          .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== pytest"
