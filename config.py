@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: float = Field(60.0, alias="VISIBILITY_TIMEOUT_SECONDS")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     health_dead_letter_threshold: int = Field(1, alias="HEALTH_DEAD_LETTER_THRESHOLD")
+    health_permanently_failed_threshold: int = Field(1, alias="HEALTH_PERMANENTLY_FAILED_THRESHOLD")
 
     # -- service database (sync state, intents, audit) ------------------------------------------
     database_url: str = Field("sqlite:///data/service.db", alias="DATABASE_URL")

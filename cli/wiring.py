@@ -33,6 +33,19 @@ def load(settings: Settings) -> list[Step]:
     return load_steps(steps_dirs(settings))
 
 
+def sync_health(settings: Settings) -> Any:
+    from services.clients.espocrm import EspoCrmClient
+    from services.clients.retry import RetryPolicy
+    from services.clients.session import shared_session
+    from services.health import SyncHealth
+
+    # One quick try: /health must answer fast even when EspoCRM is down.
+    crm = EspoCrmClient.from_settings(
+        settings, shared_session(), retry=RetryPolicy(max_tries=1), timeout_s=3.0
+    )
+    return SyncHealth(crm, settings.health_permanently_failed_threshold)
+
+
 def make_engine(
     settings: Settings,
     role: Role = "all",
@@ -41,6 +54,7 @@ def make_engine(
     extra: dict[str, Any] | None = None,
 ) -> Engine:
     resources: dict[str, Any] = {"settings": settings, **(extra or {})}
+    steps = load(settings)
 
     async def open_db() -> None:
         """Migrate at start-up (DECISIONS 1): a schema problem stops the start, not a sync."""
@@ -64,8 +78,9 @@ def make_engine(
         grace=settings.shutdown_grace_seconds,
         visibility_timeout=settings.visibility_timeout_seconds,
         dead_letter_threshold=settings.health_dead_letter_threshold,
+        health_checks=[sync_health(settings)] if any(s.name == "vmh-beteiligte-sync" for s in steps) else [],
         resources=resources,
         on_startup=[open_db],
         on_shutdown=[close_shared_session, close_db],
     )
-    return Engine(make_backend(settings, backend_kind), load(settings), options)
+    return Engine(make_backend(settings, backend_kind), steps, options)
