@@ -18,7 +18,6 @@ from tests.fixtures.service_process import base_env, free_port, run_cli
 from tests.steps.conftest import advoware_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
-pytest_plugins = ["tests.fixtures.advoware_sim"]
 
 PERSON = {"firstName": "Olga", "lastName": "Operator", "assignedUserId": "user-anna"}
 

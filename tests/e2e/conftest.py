@@ -17,7 +17,6 @@ from tests.fixtures.espocrm_sim import EspoSimHandle, start_espocrm_sim
 from tests.fixtures.service_process import free_port
 from tests.steps.conftest import advoware_settings, start_service
 
-pytest_plugins = ["tests.fixtures.advoware_sim"]
 HOOK_SECRET = "e2e-hook-secret"
 
 

@@ -15,7 +15,6 @@ from tests.fixtures.service_process import ServiceProcess, base_env, free_port, 
 from tests.steps.conftest import advoware_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
-pytest_plugins = ["tests.fixtures.advoware_sim"]
 
 
 async def wait(predicate, timeout=30.0):

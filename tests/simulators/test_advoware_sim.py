@@ -12,8 +12,6 @@ import pytest
 from simulators.advoware import AdvowareSimConfig
 from tests.fixtures.advoware_sim import AdvowareSim, sign_token_request
 
-pytest_plugins = ["tests.fixtures.advoware_sim"]
-
 BET = "api/v1/advonet/Beteiligte"
 
 

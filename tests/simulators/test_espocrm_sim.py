@@ -17,17 +17,12 @@ import aiohttp
 import pytest
 
 from simulators.espocrm import WebhookSubscriptionConfig
-
-pytest.register_assert_rewrite("tests.fixtures.espocrm_sim")
-
 from tests.fixtures.espocrm_sim import (  # noqa: E402
     EspoSimHandle,
     WebhookReceiver,
     start_espocrm_sim,
     start_webhook_receiver,
 )
-
-pytest_plugins = ["tests.fixtures.espocrm_sim"]
 
 PERSON = {"firstName": "Jürgen", "lastName": "Müller", "anrede": "Herr"}
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
