@@ -2,14 +2,16 @@
 
 Callers authenticate with a key from `PROXY_API_KEYS` in `X-API-Key`, `apikey` (the header the
 old gateway checked) or `Authorization: Bearer`. Only relative paths below the Advoware API root
-are forwarded: no scheme, host, `//`, dot segments, backslashes, control characters, encoded or
-double-encoded tricks, over-long paths (SYNC_RULES §6).
+are forwarded: no scheme, host, `//`, dot segments (also `..;param`), backslashes, control
+characters, compatibility characters (NFKC), encoded or double-encoded tricks, over-long paths
+(SYNC_RULES §6).
 """
 
 from __future__ import annotations
 
 import hmac
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
@@ -60,6 +62,10 @@ def validate_proxy_path(raw: str | None, max_length: int = 512) -> str:
         raise ProxyPathError("path is encoded twice")
     if any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in decoded):
         raise ProxyPathError("path contains control or whitespace characters")
+    if unicodedata.normalize("NFKC", decoded) != decoded:
+        # Fullwidth or compatibility forms (`ａｐｉ`, `⒈`) that a server may normalise into
+        # other characters after this check.
+        raise ProxyPathError("path contains compatibility characters (not NFKC-normalised)")
     if "\\" in decoded or ":" in decoded or "?" in decoded or "#" in decoded:
         raise ProxyPathError("path must be a relative API path (no scheme, host, query or fragment)")
     path = decoded[1:] if decoded.startswith("/") else decoded
@@ -67,7 +73,8 @@ def validate_proxy_path(raw: str | None, max_length: int = 512) -> str:
         raise ProxyPathError("path must not contain '//'")
     segments = path.split("/")
     for segment in segments:
-        if not segment.strip("."):
+        # `..;x` is `..` to servers that cut path parameters off before resolving dot segments.
+        if not segment.split(";", 1)[0].strip("."):
             raise ProxyPathError("path must not contain empty, '.' or '..' segments")
         if not _SAFE_SEGMENT.match(segment):
             raise ProxyPathError("path contains characters not allowed in an API path")

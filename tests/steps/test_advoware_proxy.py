@@ -46,6 +46,17 @@ HOSTILE_PATHS = [
     "%",
     "%zz/api",
     "%c0%ae%c0%ae/secret",
+    "..;/api/v1/Token",
+    "api/v1/advonet/..;/..;/api/v1/Token",
+    "api/v1/advonet/..;x/Mitarbeiter",
+    "api/v1/.;/advonet/Mitarbeiter",
+    "api/v1/advonet/%2e%2e%3b/Mitarbeiter",
+    "api/v1/advonet/;/Mitarbeiter",
+    "\uff0e\uff0e/api",  # fullwidth full stops
+    "%EF%BC%8E%EF%BC%8E/api",
+    "\uff41\uff50\uff49/v1/advonet/Mitarbeiter",  # fullwidth `api`: NFKC would make it ASCII
+    "api/v1/advonet/\u2488\u2488",  # `⒈⒈` normalises to `1.1.`
+    "%u002e%u002e/api",
     "a" * 600,
     "api/" + "x/" * 300,
     "",
