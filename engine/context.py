@@ -7,6 +7,7 @@ backend round trip. The trace id of the context travels with every job it enqueu
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,3 +165,36 @@ class FlowContext:
                     f"which its config does not declare in 'enqueues'"
                 )
         return await enqueue_emits(self.backend, self._subs, emits, self.trace_id)
+
+
+class ContextFactory:
+    """Builds the `ctx` of one handler run (HTTP request, job or cron tick): the one place where
+    a step, its trigger and a trace id become a context with a bound logger."""
+
+    def __init__(
+        self, backend: Backend, steps: Sequence[Step], resources: dict[str, Any] | None = None
+    ) -> None:
+        self.backend = backend
+        self.subscriptions = Subscriptions(steps)
+        self.resources = resources
+        self._logger = logging.getLogger("bitbylaw.steps")
+
+    def make(
+        self, step: Step, trigger: Trigger, trace_id: str, attempt: int | None = None, **log_fields: Any
+    ) -> FlowContext:
+        """`attempt` is a job's delivery count (logged); None for HTTP requests and cron ticks."""
+        if attempt is not None:
+            log_fields["attempt"] = attempt
+        logger = StepLogger(
+            self._logger, step=step.name, trace_id=trace_id, trigger=trigger.describe(), **log_fields
+        )
+        return FlowContext(
+            step=step,
+            trigger=trigger,
+            trace_id=trace_id,
+            backend=self.backend,
+            subscriptions=self.subscriptions,
+            logger=logger,
+            attempt=attempt or 1,
+            resources=self.resources,
+        )

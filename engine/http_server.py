@@ -19,8 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from .backends.base import Backend
-from .context import FlowContext, Subscriptions, new_trace_id
-from .logs import StepLogger
+from .context import ContextFactory, new_trace_id
 from .metrics import HANDLER_SECONDS, HTTP_REQUESTS
 from .registry import Step
 from .triggers import ApiRequest, ApiResponse, HttpTrigger
@@ -82,13 +81,12 @@ class HttpApp:
         resources: dict[str, Any] | None = None,
     ) -> None:
         self.backend = backend
-        self.subs = Subscriptions(steps)
+        self.contexts = ContextFactory(backend, steps, resources)
         self.request_timeout = request_timeout
         self.health_checks = list(health_checks)
         self.dead_letter_threshold = dead_letter_threshold
         self.queues = list(queues)
         self.resources = resources
-        self._logger = logging.getLogger("bitbylaw.steps")
         self.app = web.Application(middlewares=[errors_and_metrics], client_max_size=max_body)
         self.app.router.add_get("/health", self.health)
         self.app.router.add_get("/metrics", self.metrics)
@@ -102,16 +100,8 @@ class HttpApp:
             parsed = await parse_request(request, trigger)
             if isinstance(parsed, web.Response):
                 return parsed
-            logger = StepLogger(self._logger, step=step.name, trace_id=trace_id, trigger=trigger.describe())
-            ctx = FlowContext(
-                step=step,
-                trigger=trigger,
-                trace_id=trace_id,
-                backend=self.backend,
-                subscriptions=self.subs,
-                logger=logger,
-                resources=self.resources,
-            )
+            ctx = self.contexts.make(step, trigger, trace_id)
+            logger = ctx.logger
             start = time.perf_counter()
             try:
                 result = await asyncio.wait_for(step.handler(parsed, ctx), self.request_timeout)

@@ -10,9 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backends.base import Backend
-from .context import FlowContext, Subscriptions, new_trace_id
+from .context import ContextFactory, new_trace_id
 from .crontab import catch_up_tick, next_tick
-from .logs import StepLogger
 from .metrics import CRON_RUNS, HANDLER_SECONDS
 from .registry import Step
 from .triggers import CronTrigger
@@ -35,11 +34,10 @@ class CronScheduler:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.backend, self.timeout, self.resources, self.clock = backend, timeout, resources, clock
-        self.subs = Subscriptions(steps)
+        self.contexts = ContextFactory(backend, steps, resources)
         self.crons = [(s, t) for s in steps for t in s.triggers_of(CronTrigger)]
         self._tasks: list[asyncio.Task[None]] = []
         self._runs: set[asyncio.Task[None]] = set()
-        self._logger = logging.getLogger("bitbylaw.steps")
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop(s, t)) for s, t in self.crons]
@@ -78,16 +76,8 @@ class CronScheduler:
 
     async def _run(self, step: Step, trigger: CronTrigger, tick: float, catch_up: bool) -> None:
         trace_id = new_trace_id()
-        logger = StepLogger(self._logger, step=step.name, trace_id=trace_id, trigger=trigger.describe())
-        ctx = FlowContext(
-            step=step,
-            trigger=trigger,
-            trace_id=trace_id,
-            backend=self.backend,
-            subscriptions=self.subs,
-            logger=logger,
-            resources=self.resources,
-        )
+        ctx = self.contexts.make(step, trigger, trace_id)
+        logger = ctx.logger
         start = time.perf_counter()
         logger.info("cron tick", tick=tick, catch_up=catch_up)
         try:

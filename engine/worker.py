@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .backends.base import Backend, Job, queue_name
-from .context import FlowContext, Subscriptions
+from .context import ContextFactory
 from .logs import StepLogger
 from .metrics import HANDLER_SECONDS, JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED
 from .registry import Step
@@ -86,7 +86,7 @@ class Worker:
         self.worker_id = worker_id
         self.poll_block = poll_block
         self.resources = resources
-        self.subs = Subscriptions(steps)
+        self.contexts = ContextFactory(backend, steps, resources)
         self.subscriptions = [
             Subscription(
                 step,
@@ -103,7 +103,6 @@ class Worker:
         self._loops: list[asyncio.Task[None]] = []
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._logger = logging.getLogger("bitbylaw.steps")
 
     async def start(self) -> None:
         await self.backend.prepare_worker(self.worker_id)
@@ -189,14 +188,8 @@ class Worker:
     async def _run_job(self, job: Job, sub: Subscription) -> None:
         step, trigger = sub.step, sub.trigger
         cfg = trigger.config
-        logger = StepLogger(
-            self._logger,
-            step=step.name,
-            trace_id=job.trace_id,
-            trigger=trigger.describe(),
-            job_id=job.id,
-            attempt=job.attempt,
-        )
+        ctx = self.contexts.make(step, trigger, job.trace_id, job.attempt, job_id=job.id)
+        logger = ctx.logger
         if job.dedup_key is not None:
             await self.backend.release_dedup(job.queue, job.dedup_key)  # edits from now on count
         if should_dead_letter(job.attempt, cfg.max_retries + 1):
@@ -207,16 +200,6 @@ class Worker:
         except ValidationError as exc:
             await self._dead(job, f"input does not validate: {exc.error_count()} error(s)", logger)
             return
-        ctx = FlowContext(
-            step=step,
-            trigger=trigger,
-            trace_id=job.trace_id,
-            backend=self.backend,
-            subscriptions=self.subs,
-            logger=logger,
-            attempt=job.attempt,
-            resources=self.resources,
-        )
         start = time.perf_counter()
         try:
             # asyncio.timeout, not wait_for: no second task per job (a third of the per-job cost).

@@ -27,6 +27,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cli.sandbox_cmds import sandbox_settings  # noqa: E402
 from config import Settings  # noqa: E402
 from engine.backends.embedded import EmbeddedBackend  # noqa: E402
 from engine.context import Emit, Subscriptions, enqueue_emits  # noqa: E402
@@ -38,25 +39,11 @@ from simulators.runner import Simulators, start_simulators  # noqa: E402
 
 
 def service_settings(sims: Simulators, tmp: Path) -> Settings:
-    adv = sims.advoware_config
-    values: dict[str, Any] = {
-        "ENGINE_DB_PATH": str(tmp / "engine.db"),
-        "DATABASE_URL": f"sqlite:///{tmp}/service.db",
-        "ADVOWARE_API_BASE_URL": sims.advoware_url,
-        "ADVOWARE_TOKEN_URL": sims.advoware_url + "api/v1/Token",
-        "ADVOWARE_APP_ID": adv.app_id,
-        "ADVOWARE_API_KEY": adv.api_key_b64,
-        "ADVOWARE_KANZLEI": adv.kanzlei,
-        "ADVOWARE_DATABASE": adv.database,
-        "ADVOWARE_USER": adv.user,
-        "ADVOWARE_PASSWORD": adv.password,
-        "ESPOCRM_API_BASE_URL": sims.espocrm_api_url,
-        "ESPOCRM_API_KEY": sims.espocrm_config.api_key,
-        # the simulators answer in well under a millisecond: no outbound throttling in the bench
-        "ADVOWARE_MAX_REQUESTS_PER_SECOND": "100000",
-        "ESPOCRM_MAX_REQUESTS_PER_SECOND": "100000",
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = sandbox_settings(base, sims, tmp)
+    # The simulators answer in well under a millisecond: no outbound throttling in the bench.
+    unthrottled = {"advoware_max_requests_per_second": 1e5, "espocrm_max_requests_per_second": 1e5}
+    return settings.model_copy(update=unthrottled)
 
 
 async def calls(session: aiohttp.ClientSession, url: str) -> dict[str, int]:

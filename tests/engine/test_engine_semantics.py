@@ -65,7 +65,8 @@ async def test_trace_id_same_in_webhook_log_and_every_job_log(env, caplog):
     by_msg = {r.getMessage(): r for r in caplog.records if getattr(r, "trace_id", None) == trace}
     assert {"ingested", "recorded", "audited"} <= set(by_msg)
     assert by_msg["ingested"].step == "example-ingest" and by_msg["recorded"].step == "example-record"
-    assert all(r["trace_id"] == trace for r in read_records(rec))
+    caused = read_records(rec, "example-record") + read_records(rec, "example-audit")
+    assert len(caused) == 2 and all(r["trace_id"] == trace for r in caused)
 
 
 async def test_three_retries_with_backoff_then_dead_letter_then_replay(env):
