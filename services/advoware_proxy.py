@@ -4,7 +4,8 @@ Answers Advoware's status with its body wrapped as `{"result": body}` (the old p
 callers depend on), or unwrapped with `raw=1`. `endpoint=` is accepted as an alias of `path=`.
 Other query parameters are forwarded unchanged. 401 without a valid key, 400 for a hostile
 path, 413 for a body over the limit, 504 when Advoware does not answer in time, 502 when it
-cannot be reached. Nothing is forwarded unless every check passed.
+cannot be reached or refuses the service's own credentials (no token). Nothing is forwarded
+unless every check passed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from services.clients.errors import TransportError
+from services.clients.errors import ApiError, TransportError
 from services.clients.transport import RawResponse
 from services.proxy import ProxyPathError, is_authorized, validate_proxy_path
 
@@ -93,6 +94,8 @@ async def forward_request(
         if exc.message == "timeout":  # sent, no answer in time (a connect timeout is 502)
             return _refuse(504, "upstream_timeout", "Advoware did not answer in time")
         return _refuse(502, "upstream_unreachable", "Advoware could not be reached")
+    except ApiError as exc:  # no token (wrong credentials, gateway down): not the caller's fault
+        return _refuse(502, "upstream_auth_failed", f"no Advoware token (HTTP {exc.status or '-'})")
     result = response.body
     if isinstance(result, bytes | bytearray):
         result = _decode(bytes(result))

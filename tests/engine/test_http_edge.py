@@ -90,6 +90,21 @@ async def test_body_over_limit_is_413(client):
     assert status == 413 and body["error"] == "body_too_large" and "4096" in body["detail"]
 
 
+async def test_chunked_body_over_limit_is_413(client):
+    """No Content-Length: the limit still applies while the body streams in."""
+
+    async def chunks():
+        yield b'{"items": ['
+        for _ in range(1000):
+            yield b'{"n": 1},'
+        yield b'{"n": 1}]}'
+
+    status, body, _ = await call(
+        client, "POST", "/ingest", data=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert status == 413 and body["error"] == "body_too_large"
+
+
 async def test_handler_crash_is_500_without_details(client):
     status, body, _ = await call(client, "GET", "/boom")
     assert status == 500 and body["error"] == "internal_error"

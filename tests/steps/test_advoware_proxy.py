@@ -238,3 +238,20 @@ async def test_unreachable_upstream_is_502(tmp_path):
                 assert r.status == 502 and (await r.json())["error"] == "upstream_unreachable"
     finally:
         await engine.stop()
+
+
+async def test_rejected_service_credentials_are_502_without_secrets(tmp_path, advoware_sim):
+    import aiohttp
+
+    settings = {**advoware_settings(advoware_sim), "ADVOWARE_PASSWORD": "wrong-password-xyz"}
+    engine = await start_service(tmp_path, **settings)
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as s:
+            async with s.get(
+                "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=AUTH
+            ) as r:
+                text = await r.text()
+                assert r.status == 502 and (await r.json())["error"] == "upstream_auth_failed", text
+        assert "wrong-password-xyz" not in text and advoware_sim.config.api_key_b64 not in text
+    finally:
+        await engine.stop()
