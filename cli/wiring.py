@@ -9,6 +9,7 @@ from typing import Any
 from config import Settings
 from engine.backends import create_backend
 from engine.backends.base import Backend
+from engine.project import ProjectConfig, apply_project_config, load_project_config
 from engine.registry import Step, load_steps
 from engine.runtime import Engine, EngineOptions, Role
 from services.clients.session import close_shared_session
@@ -16,8 +17,17 @@ from services.clients.session import close_shared_session
 ROOT = Path(__file__).resolve().parent.parent
 
 
+PROJECT_CONFIG = ROOT / "motia.config.json"
+
+
 def steps_dirs(settings: Settings) -> list[Path]:
-    return [p if p.is_absolute() else ROOT / p for p in map(Path, settings.steps_dirs)]
+    """STEPS_DIRS when set in the environment, else the `steps` of motia.config.json."""
+    dirs = settings.steps_dirs if "steps_dirs" in settings.model_fields_set else project().steps
+    return [p if p.is_absolute() else ROOT / p for p in map(Path, dirs)]
+
+
+def project() -> ProjectConfig:
+    return load_project_config(PROJECT_CONFIG)
 
 
 def make_backend(settings: Settings, kind: str | None = None) -> Backend:
@@ -30,7 +40,10 @@ def make_backend(settings: Settings, kind: str | None = None) -> Backend:
 
 
 def load(settings: Settings) -> list[Step]:
-    return load_steps(steps_dirs(settings))
+    steps = load_steps(steps_dirs(settings))
+    if "steps_dirs" in settings.model_fields_set:  # a foreign step set (tests, demos): defaults only
+        return apply_project_config(steps, project().model_copy(update={"flows": {}}), PROJECT_CONFIG)
+    return apply_project_config(steps, project(), PROJECT_CONFIG)
 
 
 def sync_health(settings: Settings) -> Any:
