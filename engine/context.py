@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class UndeclaredTopicError(RuntimeError):
-    pass
+    log_safe = True  # names a topic and a step: kept in dead letters (worker.error_text)
 
 
 def new_trace_id() -> str:

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,6 +37,25 @@ class Subscription:
     trigger: QueueTrigger
     queue: str
     visibility_timeout: float
+
+
+def error_text(exc: BaseException) -> str:
+    """The error stored with a retried or dead-lettered job (printed by `bitbylaw dlq list`).
+
+    A handler's exception text may quote a value — `not a date: '05.01.1980'`, a pydantic
+    `input_value`, a database `DETAIL: Key (...)=(...)` — so it is kept only when the exception
+    declares it safe (`log_safe = True`: client errors that name a route template, the engine's
+    own errors). Otherwise: the type and where it was raised (DECISIONS 17).
+    """
+    if isinstance(exc, TimeoutError):
+        return "timeout: the handler did not finish in time"
+    if getattr(exc, "log_safe", False):
+        return f"{type(exc).__name__}: {exc}"[:2000]
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" at {'/'.join(Path(tb.tb_frame.f_code.co_filename).parts[-2:])}:{tb.tb_lineno}" if tb else ""
+    return f"{type(exc).__name__}{where} (message withheld: may hold personal data)"
 
 
 class AckBatcher:
@@ -218,7 +238,7 @@ class Worker:
     async def _failed(self, job: Job, sub: Subscription, exc: Exception, logger: StepLogger) -> None:
         cfg = sub.trigger.config
         reason = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
-        error = f"{reason}: {exc}"[:2000]
+        error = error_text(exc)
         if should_dead_letter(job.attempt, cfg.max_retries):
             await self._dead(job, error, logger)
             return

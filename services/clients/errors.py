@@ -12,6 +12,10 @@ from __future__ import annotations
 class ApiError(Exception):
     """A call to an external system failed. `status` is None when no response arrived."""
 
+    # The message names system, method, route template and status only: the engine may keep it
+    # in a dead letter (engine.worker.error_text), where other exception texts are withheld.
+    log_safe = True
+
     def __init__(
         self,
         system: str,
