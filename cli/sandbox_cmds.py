@@ -12,11 +12,24 @@ import typer
 
 from config import Settings, get_settings
 from engine.logs import configure_logging
+from simulators.espocrm import WebhookSubscriptionConfig
 from simulators.runner import Simulators, seed_demo_data, start_simulators
 
 from . import wiring
 
 SANDBOX_PROXY_KEY = "sandbox-proxy-key"
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
+
+
+def sandbox_webhooks(base: Settings) -> list[WebhookSubscriptionConfig]:
+    """EspoCRM's subscriptions to the service, as `bitbylaw espocrm register-webhooks` makes them."""
+    url = f"http://{base.http_host}:{base.http_port}/vmh/webhook/beteiligte"
+    return [
+        WebhookSubscriptionConfig(
+            f"CBeteiligte.{a}", f"{url}/{a}", SANDBOX_WEBHOOK_SECRET, webhook_id=f"sandbox-{a}"
+        )
+        for a in ("create", "update", "delete")
+    ]
 
 
 def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> Settings:
@@ -62,6 +75,12 @@ def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
             f"  curl -s {svc}/health",
             f"  curl -s -H 'X-API-Key: {key}' '{svc}/advoware/proxy?path=api/v1/advonet/Mitarbeiter'",
             f"  curl -s -H 'X-API-Key: {key}' '{svc}/advoware/proxy?path=api/v1/advonet/Beteiligte/1001'",
+            "  # a party created in EspoCRM by a user: its webhook makes the service create it in Advoware",
+            f"  curl -s -X POST -H 'X-Api-Key: {sims.espocrm_config.api_key}' -H 'X-Sim-User: user-anna'"
+            f' -H \'Content-Type: application/json\' -d \'{{"firstName": "Erika", "lastName": "Probe"}}\''
+            f" {sims.espocrm_api_url}/CBeteiligte",
+            f"  curl -s -H 'X-Api-Key: {sims.espocrm_config.api_key}' {sims.espocrm_api_url}/CBeteiligte/<id>"
+            "   # betnr, syncStatus clean",
             f"  curl -s {sims.advoware.url}/_admin/calls",
             "Stop with Ctrl-C.",
         ]
@@ -78,7 +97,9 @@ async def _wait_for_signal() -> None:
 
 async def _sandbox(base: Settings, data_dir: Path, seed: bool) -> None:
     ports = (base.simulator_advoware_port, base.simulator_espocrm_port, base.simulator_google_port)
-    sims = await start_simulators(base.simulator_host, ports, snapshot_dir=base.simulator_snapshot_dir)
+    sims = await start_simulators(
+        base.simulator_host, ports, snapshot_dir=base.simulator_snapshot_dir, webhooks=sandbox_webhooks(base)
+    )
     try:
         if seed:
             await seed_demo_data(sims)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import urllib.request
 
 import pytest
@@ -15,11 +16,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_processes):
-    port, adv, espo, google = (free_port() for _ in range(4))
+    port, adv, espo_port, google = (free_port() for _ in range(4))
     env = base_env(
         HTTP_PORT=str(port),
         SIMULATOR_ADVOWARE_PORT=str(adv),
-        SIMULATOR_ESPOCRM_PORT=str(espo),
+        SIMULATOR_ESPOCRM_PORT=str(espo_port),
         SIMULATOR_GOOGLE_PORT=str(google),
         PROXY_API_KEYS="",
     )
@@ -41,6 +42,28 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
     with urllib.request.urlopen(f"http://127.0.0.1:{adv}/_admin/calls", timeout=5) as r:
         calls = json.loads(r.read())["calls"]
     assert any(c["route"].endswith("/Mitarbeiter") and c["status"] == 200 for c in calls)
+    # The full flow: a user creates a party in EspoCRM; its webhook reaches the service, which
+    # creates the party in Advoware and links it back.
+    espo = f"http://127.0.0.1:{espo_port}/api/v1/CBeteiligte"
+    headers = {
+        "X-Api-Key": "sandbox-espocrm-key",
+        "X-Sim-User": "user-anna",
+        "Content-Type": "application/json",
+    }
+    body = json.dumps({"firstName": "Erika", "lastName": "Probe"}).encode()
+    with urllib.request.urlopen(
+        urllib.request.Request(espo, data=body, headers=headers, method="POST"), timeout=10
+    ) as r:
+        party_id = json.loads(r.read())["id"]
+    record: dict = {}
+    for _ in range(200):
+        get = urllib.request.Request(f"{espo}/{party_id}", headers={"X-Api-Key": "sandbox-espocrm-key"})
+        with urllib.request.urlopen(get, timeout=5) as r:
+            record = json.loads(r.read())
+        if record.get("syncStatus") == "clean":
+            break
+        time.sleep(0.1)
+    assert record.get("syncStatus") == "clean" and record.get("betnr"), record.get("syncStatus")
     proc.signal(signal.SIGINT)
     assert proc.wait(30) == 0
     assert "engine stopped" in proc.output()
