@@ -67,3 +67,22 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
     proc.signal(signal.SIGINT)
     assert proc.wait(30) == 0
     assert "engine stopped" in proc.output()
+
+
+def test_simulate_starts_the_three_simulators_alone(tmp_path, service_processes):
+    adv, espo_port, google = (free_port() for _ in range(3))
+    env = base_env(
+        SIMULATOR_ADVOWARE_PORT=str(adv),
+        SIMULATOR_ESPOCRM_PORT=str(espo_port),
+        SIMULATOR_GOOGLE_PORT=str(google),
+    )
+    proc = ServiceProcess(["simulate", "--seed"], env, tmp_path / "simulate.log").start()
+    service_processes.append(proc)
+    proc.wait_log("Stop with Ctrl-C")
+    for port in (adv, espo_port, google):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_admin/calls", timeout=5) as r:
+            assert r.status == 200
+    with urllib.request.urlopen(f"http://127.0.0.1:{adv}/_admin/state", timeout=5) as r:
+        assert len(json.loads(r.read())["employees"]) == 3  # --seed
+    proc.signal(signal.SIGINT)
+    assert proc.wait(20) == 0
