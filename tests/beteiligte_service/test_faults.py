@@ -66,7 +66,10 @@ async def test_500_parties_converge_under_faults(env: Env) -> None:
         env.clock.advance(minutes=2)  # past every syncNextRetry of the compressed schedule
     await env.faults("espocrm", {})
     await env.faults("advoware", {})
-    assert stats["failed"] > 0 and stats["created"] == PARTIES, stats  # faults did bite
+    assert stats["failed"] > 0, stats  # faults did bite
+    # A party whose POST worked but whose EspoCRM write failed is finished by the next run as a
+    # link-only write ("bookkeeping"), not as a second create: never more creates than parties.
+    assert PARTIES - stats["bookkeeping"] - stats["synced"] <= stats["created"] <= PARTIES, stats
     lost = sum(n for (m, r, s), n in env.advo_sim.calls().items() if m == "POST" and s == 502)
     assert lost > 0  # POSTs whose party exists but whose answer was lost: recovered by search
     records = await all_records(env)
