@@ -1,8 +1,8 @@
 """Typed settings for every part of bitbylaw, read from the environment and `.env`.
 
-Every field is documented in `.env.example`. Secrets are `SecretStr`: their repr is masked, so a
-settings object can be logged without leaking them. Nested groups use `__` in env names is NOT
-used; each setting has one flat, explicit env name (what operators type).
+Every field is documented in `.env.example`. Secrets, and URLs that may carry a password, are
+`SecretStr`: their repr is masked. Each setting has one flat, explicit env name (what operators
+type). `get_settings()` reports invalid settings by field name without echoing their values.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     # -- engine ------------------------------------------------------------------------------
     engine_backend: Literal["embedded", "redis"] = Field("embedded", alias="ENGINE_BACKEND")
     engine_db_path: Path = Field(Path("data/engine.db"), alias="ENGINE_DB_PATH")
-    redis_url: str = Field("redis://127.0.0.1:6379/1", alias="REDIS_URL")
+    # URLs may carry a password: SecretStr keeps them out of reprs and logs.
+    redis_url: SecretStr = Field(SecretStr("redis://127.0.0.1:6379/1"), alias="REDIS_URL")
     redis_prefix: str = Field("bitbylaw", alias="REDIS_PREFIX")
     steps_dirs: list[str] = Field(default_factory=lambda: ["steps"], alias="STEPS_DIRS")
     http_host: str = Field("127.0.0.1", alias="HTTP_HOST")
@@ -35,7 +36,7 @@ class Settings(BaseSettings):
     health_permanently_failed_threshold: int = Field(1, alias="HEALTH_PERMANENTLY_FAILED_THRESHOLD")
 
     # -- service database (sync state, intents, audit) ------------------------------------------
-    database_url: str = Field("sqlite:///data/service.db", alias="DATABASE_URL")
+    database_url: SecretStr = Field(SecretStr("sqlite:///data/service.db"), alias="DATABASE_URL")
     audit_retention_days: int = Field(180, alias="AUDIT_RETENTION_DAYS")
     audit_show_values: bool = Field(False, alias="AUDIT_SHOW_VALUES")
     # Per-party lock; a crashed holder blocks its party at most this long.
@@ -97,6 +98,14 @@ class Settings(BaseSettings):
         return [k.strip() for k in raw.split(",") if k.strip()]
 
 
+class SettingsError(RuntimeError):
+    """Invalid settings; the message names the fields, never their values (they may be secrets)."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False)]
+        raise SettingsError("invalid settings:\n  - " + "\n  - ".join(problems)) from None

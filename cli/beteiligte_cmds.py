@@ -43,7 +43,9 @@ async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
     backend = wiring.make_backend(settings)
     await backend.connect()
     session = SessionHolder()
-    db = await open_database(settings.database_url, show_values=settings.audit_show_values).connect()
+    db = await open_database(
+        settings.database_url.get_secret_value(), show_values=settings.audit_show_values
+    ).connect()
     try:
         await db.migrate()
         advo = AdvowareClient.from_settings(settings, session, StateTokenCache(StateScope(backend)))
@@ -125,7 +127,7 @@ def audit_beteiligte(entity_id: str, limit: int = typer.Option(50)) -> None:
     """Print the audit trail of one party, newest first."""
 
     async def go() -> list[Any]:
-        async with open_database(get_settings().database_url) as db:
+        async with open_database(get_settings().database_url.get_secret_value()) as db:
             await db.migrate()
             return list(await db.list_audit("CBeteiligte", entity_id, limit=limit))
 
@@ -164,7 +166,7 @@ def beteiligte_unlink(entity_id: str) -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations of the service database (also done at start-up)."""
-    applied = asyncio.run(migrate_url(get_settings().database_url))
+    applied = asyncio.run(migrate_url(get_settings().database_url.get_secret_value()))
     typer.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from config import SettingsError
+
 from . import beteiligte_cmds, engine_cmds, sandbox_cmds
 
 app = typer.Typer(
@@ -15,5 +17,15 @@ engine_cmds.register(app)
 sandbox_cmds.register(app)
 beteiligte_cmds.register(app)
 
+
+def main() -> None:
+    """Entry point: settings problems are reported by field name, without a traceback."""
+    try:
+        app()
+    except SettingsError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -3,6 +3,7 @@ The one place where settings meet the engine (the engine itself reads no setting
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def make_backend(settings: Settings, kind: str | None = None) -> Backend:
     return create_backend(
         kind or settings.engine_backend,
         db_path=settings.engine_db_path,
-        redis_url=settings.redis_url,
+        redis_url=settings.redis_url.get_secret_value(),
         redis_prefix=settings.redis_prefix,
     )
 
@@ -68,12 +69,22 @@ def make_engine(
 ) -> Engine:
     resources: dict[str, Any] = {"settings": settings, **(extra or {})}
     steps = load(settings)
+    takes_webhooks = any(s.name == "vmh-beteiligte-webhook" for s in steps)
+    if takes_webhooks and not (
+        settings.espocrm_webhook_secret.get_secret_value() or settings.espocrm_webhook_secrets
+    ):
+        logging.getLogger("bitbylaw").warning(
+            "webhooks are accepted unsigned: set ESPOCRM_WEBHOOK_SECRET or ESPOCRM_WEBHOOK_SECRETS "
+            "(bitbylaw espocrm register-webhooks prints them)"
+        )
 
     async def open_db() -> None:
         """Migrate at start-up (DECISIONS 1): a schema problem stops the start, not a sync."""
         from services.db import open_database
 
-        db = await open_database(settings.database_url, show_values=settings.audit_show_values).connect()
+        db = await open_database(
+            settings.database_url.get_secret_value(), show_values=settings.audit_show_values
+        ).connect()
         await db.migrate()
         resources["db"] = db
 

@@ -59,7 +59,7 @@ async def database(ctx: Any) -> Any:
         from services.db import open_database
 
         s = settings_of(ctx)
-        db = await open_database(s.database_url, show_values=s.audit_show_values).connect()
+        db = await open_database(s.database_url.get_secret_value(), show_values=s.audit_show_values).connect()
         await db.migrate()
         ctx.resources["db"] = db
     return db

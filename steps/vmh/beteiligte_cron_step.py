@@ -1,4 +1,5 @@
-"""Every 15 minutes: enqueue a sync_check for every party that needs one (what webhooks missed)."""
+"""Every 15 minutes: enqueue a sync_check for every party that needs one (what webhooks missed),
+then send the admin ONE summary of the initial-sync conflicts found since (DECISIONS 10)."""
 
 from engine import Emit, cron
 from steps.deps import beteiligte_service
@@ -13,7 +14,8 @@ config = {
 
 
 async def handler(tick, ctx):
-    ids = await (await beteiligte_service(ctx)).cron_candidates()
+    service = await beteiligte_service(ctx)
+    ids = await service.cron_candidates()
     created = []
     for start in range(0, len(ids), 500):  # one durable round trip per 500 jobs
         batch = ids[start : start + 500]
@@ -22,3 +24,5 @@ async def handler(tick, ctx):
         )
         ctx.logger.info("cron enqueue progress", done=start + len(batch), total=len(ids))
     ctx.logger.info("cron candidates enqueued", candidates=len(ids), enqueued=sum(created))
+    summed = await service.send_initial_conflict_summary()
+    ctx.logger.info("initial-sync conflicts summed up", parties=summed)
