@@ -2,7 +2,8 @@
 
 Order of the writes, as `plan.py` prescribes: Advoware PUT (read-modify-write body from the
 plan; the new rowId comes from the PUT response, no extra GET) → settle (round-trip check) →
-ONE EspoCRM write (data and bookkeeping) → notifications (each once) → snapshot. A failing
+ONE EspoCRM write (data and bookkeeping) → notifications (each once; an initial sync's conflict
+becomes an item of the admin summary, `summary.py`) → snapshot. A failing
 write stores the snapshot of what was applied (`snapshot_for`) and books the failure.
 
 Budget (data calls): 2 reads always (EspoCRM GET by the caller, Advoware GET here); + PUT when
@@ -20,6 +21,7 @@ from services.beteiligte.failures import book_failure
 from services.beteiligte.notify import send_plan_notices
 from services.beteiligte.plan import NOT_FOUND, Plan, plan_sync
 from services.beteiligte.ports import Status, SyncOutcome
+from services.beteiligte.summary import hold_initial_conflicts
 from services.clients.errors import NotFound
 
 
@@ -116,7 +118,10 @@ async def run_plan(
             extra = {**(link or {}), **({"advowareRowId": row_id} if row_id else {})}
             return await book_failure(deps, run, record, exc, extra=extra, plan=plan)
     occurrence = str(betnr) if plan.variant == "not_found" else run.now.isoformat()
-    await send_plan_notices(deps, run.entity_id, plan.notifications, plan.conflicts, occurrence)
+    notices = await hold_initial_conflicts(deps, run.entity_id, plan)  # initial: summed up later
+    if notices != plan.notifications:
+        run.decision["conflict_notice"] = "admin_summary"
+    await send_plan_notices(deps, run.entity_id, notices, plan.conflicts, occurrence)
     mismatch = list(plan.roundtrip_failed) if plan.advoware_update is not None else None
     await save_snapshot(deps, run, betnr, plan.new_snapshot, mismatch)
     status = status_of(plan)

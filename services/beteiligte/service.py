@@ -13,7 +13,7 @@ writes nothing anywhere (no lock, no audit). See docs/beteiligte-sync.md.
 
 from __future__ import annotations
 
-from services.beteiligte import bookkeeping, cron
+from services.beteiligte import bookkeeping, cron, summary
 from services.beteiligte.apply import check_linked
 from services.beteiligte.audit import call_counts
 from services.beteiligte.audit import record as record_audit
@@ -121,6 +121,12 @@ class BeteiligteSyncService:
         """Ids (ordered by id) of every CBeteiligte the cron must sync; due permanently_failed
         records are reset to failed first (one EspoCRM write each). See `cron.py`."""
         return await cron.cron_candidates(self.deps)
+
+    async def send_initial_conflict_summary(self) -> int:
+        """ONE admin notification for all initial-sync conflicts not yet summed up (DECISIONS 10);
+        returns the number of parties (0: nothing pending, nothing sent). Each pending item is
+        summed up exactly once, also with concurrent callers. See `summary.py`."""
+        return await summary.send_summary(self.deps)
 
     async def unlink(self, entity_id: str) -> bool:
         """Clear betnr/advowareRowId + snapshot + intent (operator command after

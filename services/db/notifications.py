@@ -7,7 +7,7 @@ Use: `if await db.record_notification(key, ...): send(...)`, and on a failed sen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,33 @@ class NotificationStore(StoreBase):
         """Release a claimed key (the send failed); True if it was recorded."""
         count = await self._driver.execute("DELETE FROM notifications_sent WHERE dedupe_key = $1", key)
         return count > 0
+
+    async def claim_notifications(self, entity_type: str, kind: str, new_kind: str) -> list[SentNotification]:
+        """Relabel every record of `kind` as `new_kind` in one statement and return them (oldest
+        first). Of concurrent callers each record goes to exactly one: a claim of pending items,
+        e.g. those summed up in one message. `relabel_notifications` hands them back."""
+        rows = await self._driver.fetch(
+            "UPDATE notifications_sent SET kind = $3 WHERE entity_type = $1 AND kind = $2 "
+            "RETURNING dedupe_key, entity_type, entity_id, kind, created_at",
+            entity_type,
+            kind,
+            new_kind,
+        )
+        claimed = [self._from_row(r) for r in rows]
+        return sorted(claimed, key=lambda n: (n.created_at, n.dedupe_key))
+
+    async def relabel_notifications(self, keys: Sequence[str], *, kind: str, new_kind: str) -> int:
+        """Set `new_kind` on those of `keys` whose kind is still `kind` (one transaction); the count."""
+        changed = 0
+        async with self._driver.transaction() as tx:
+            for key in keys:
+                changed += await tx.execute(
+                    "UPDATE notifications_sent SET kind = $3 WHERE dedupe_key = $1 AND kind = $2",
+                    key,
+                    kind,
+                    new_kind,
+                )
+        return changed
 
     async def list_notifications(self, entity_type: str, entity_id: str) -> list[SentNotification]:
         """Notifications sent about one record, newest first."""
