@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -126,7 +127,7 @@ class EmbeddedBackend(Backend):
 
         def open_conn() -> sqlite3.Connection:
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA busy_timeout=10000")
             conn.executescript(SCHEMA)
@@ -516,3 +517,16 @@ def _claim_dedup(conn: sqlite3.Connection, req: EnqueueRequest, now: float) -> b
         (req.queue, req.dedup_key, now + req.dedup_ttl),
     )
     return cur.rowcount == 1
+
+
+def _enable_wal(conn: sqlite3.Connection, tries: int = 100) -> None:
+    """A concurrent switch of a new file to WAL fails at once with `database is locked` (no
+    busy wait), e.g. a CLI command and the service opening a fresh file together. Retry briefly."""
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)

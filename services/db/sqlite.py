@@ -14,6 +14,7 @@ import asyncio
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -102,7 +103,7 @@ class SqliteDriver(Driver):
         )
         conn.row_factory = sqlite3.Row
         if self._path != MEMORY:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
@@ -206,3 +207,17 @@ def _apply_migrations(conn: sqlite3.Connection, migrations: list[Migration], now
         _rollback_if_open(conn)
         raise
     return applied
+
+
+def _enable_wal(conn: sqlite3.Connection, tries: int = 100) -> None:
+    """Switching a new file to WAL needs a moment of exclusive access, and SQLite answers a
+    concurrent switch with `database is locked` at once instead of waiting on busy_timeout
+    (two processes opening a fresh file together). Retry briefly."""
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
