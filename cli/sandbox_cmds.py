@@ -63,6 +63,7 @@ def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> Settin
 
 def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
     svc = f"http://{settings.http_host}:{port}"
+    proxy = f"{svc}/advoware/proxy?path"
     key = SANDBOX_PROXY_KEY if settings.proxy_keys() == [SANDBOX_PROXY_KEY] else "$PROXY_API_KEYS"
     return "\n".join(
         [
@@ -73,8 +74,8 @@ def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
             f"  Google sim       {sims.google.url}",
             "Try:",
             f"  curl -s {svc}/health",
-            f"  curl -s -H 'X-API-Key: {key}' '{svc}/advoware/proxy?path=api/v1/advonet/Mitarbeiter'",
-            f"  curl -s -H 'X-API-Key: {key}' '{svc}/advoware/proxy?path=api/v1/advonet/Beteiligte/1001'",
+            f"  curl -s -H 'X-API-Key: {key}' '{proxy}=api/v1/advonet/Mitarbeiter'",
+            f"  curl -s -H 'X-API-Key: {key}' '{proxy}=api/v1/advonet/Beteiligte/{_a_party(sims)}'",
             "  # a party created in EspoCRM by a user: its webhook makes the service create it in Advoware",
             f"  curl -s -X POST -H 'X-Api-Key: {sims.espocrm_config.api_key}' -H 'X-Sim-User: user-anna'"
             f' -H \'Content-Type: application/json\' -d \'{{"firstName": "Erika", "lastName": "Probe"}}\''
@@ -85,6 +86,12 @@ def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
             "Stop with Ctrl-C.",
         ]
     )
+
+
+def _a_party(sims: Simulators) -> int:
+    """A party number that exists in the Advoware simulator (the first seeded one)."""
+    parties = sims.advoware.runner.app["advoware"].parties
+    return min(parties) if parties else 100001
 
 
 async def _wait_for_signal() -> None:

@@ -39,6 +39,16 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
     with urllib.request.urlopen(req, timeout=10) as r:
         employees = json.loads(r.read())["result"]
     assert r.status == 200 and len(employees) == 3
+    # the banner's example party call works as printed
+    (example,) = [
+        line.split("'")[3] for line in proc.output().splitlines() if "Beteiligte/" in line and "proxy" in line
+    ]
+    with urllib.request.urlopen(
+        urllib.request.Request(example, headers={"X-API-Key": "sandbox-proxy-key"}), timeout=10
+    ) as r:
+        assert r.status == 200 and json.loads(r.read())["result"][0]["betNr"] == int(
+            example.rsplit("/", 1)[1]
+        )
     with urllib.request.urlopen(f"http://127.0.0.1:{adv}/_admin/calls", timeout=5) as r:
         calls = json.loads(r.read())["calls"]
     assert any(c["route"].endswith("/Mitarbeiter") and c["status"] == 200 for c in calls)
