@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from simulators.advoware.iban import german_iban
 from simulators.advoware.records import Address, BankAccount, JsonDict, KommEntry, Party
 from simulators.advoware.seed_data import (
     BANKS,
@@ -20,6 +19,7 @@ from simulators.advoware.seed_data import (
     ascii_slug,
 )
 from simulators.advoware.state import AdvowareState
+from simulators.common.iban import german_iban
 
 
 def _person(rng: random.Random) -> JsonDict:

@@ -11,6 +11,8 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from simulators.common.iban import german_iban
+
 from . import names
 from .entities import BANK_SYNC_STATUSES, CADRESSEN, CBANKVERBINDUNGEN, CBETEILIGTE, PARTY_SYNC_STATUSES
 from .errors import ApiError
@@ -19,13 +21,6 @@ from .state import EspoState, IdFactory
 from .timefmt import format_datetime
 
 _ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", " ": ""})
-
-
-def iban_de(blz: str, account: str) -> str:
-    """A German IBAN with correct ISO 7064 mod-97 check digits."""
-    bban = blz + account.zfill(10)
-    check = 98 - int(bban + "131400") % 97  # "DE" = 13 14, check digits "00"
-    return f"DE{check:02d}{bban}"
 
 
 class _Seeder:
@@ -158,7 +153,7 @@ def _bank_account(s: _Seeder, party: Record, n: int, index: int, total: int) -> 
     rng = s.rng
     record = blank_record(CBANKVERBINDUNGEN)
     bank, bic = rng.choice(names.BANKS)
-    iban = iban_de(f"{rng.randint(10000000, 89999999)}", f"{rng.randint(1, 9_999_999_999)}")
+    iban = german_iban(f"{rng.randint(10000000, 89999999)}", f"{rng.randint(1, 9_999_999_999)}")
     record.update(
         id=s.new_id("CBankverbindungen"),
         name=f"{bank} {iban}",

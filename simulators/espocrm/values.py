@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from simulators.common.iban import is_valid as iban_is_valid
+
 from .entities import EntityDef
 from .errors import CustomValidationError, ValidationFailure
 from .timefmt import is_date, normalise_datetime
@@ -119,16 +121,6 @@ def replace_primary(items: list[dict[str, Any]], key: str, value: str | None) ->
         return rest
     rest = [item for item in rest if item[key].lower() != value.lower()]
     return [{key: value, "primary": True}, *rest]
-
-
-def iban_is_valid(iban: str) -> bool:
-    """ISO 13616 mod-97 check, as EspoCRM's `invalidIbanChecksum` validation."""
-    compact = iban.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", compact):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    digits = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(digits) % 97 == 1
 
 
 def check_iban(value: Any) -> None:

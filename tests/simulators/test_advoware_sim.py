@@ -583,7 +583,7 @@ async def test_seed_is_deterministic(api: aiohttp.ClientSession) -> None:
 
 
 async def test_seed_parties_content(advoware_sim: AdvowareSim, api: aiohttp.ClientSession) -> None:
-    from simulators.advoware.iban import is_valid
+    from simulators.common.iban import is_valid
 
     await seed(api, SEED)
     parties = [await get_party(api, bet_nr) for bet_nr in list(advoware_sim.state.parties)[:60]]

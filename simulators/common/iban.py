@@ -1,6 +1,11 @@
-"""German IBANs with correct ISO 13616 check digits (mod 97), for seed data."""
+"""IBANs with ISO 13616 mod-97 check digits: valid German IBANs for seed data, and the check
+EspoCRM's `invalidIbanChecksum` validation makes."""
 
 from __future__ import annotations
+
+import re
+
+_FORMAT = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
 
 
 def _as_digits(text: str) -> str:
@@ -20,4 +25,6 @@ def german_iban(blz: str, account: str) -> str:
 
 def is_valid(iban: str) -> bool:
     compact = iban.replace(" ", "").upper()
+    if not _FORMAT.fullmatch(compact):
+        return False
     return int(_as_digits(compact[4:] + compact[:4])) % 97 == 1
