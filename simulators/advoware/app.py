@@ -3,8 +3,6 @@ seed and snapshot hooks."""
 
 from __future__ import annotations
 
-import warnings
-
 from aiohttp import web
 
 from simulators.advoware import (
@@ -37,13 +35,9 @@ def build_advoware_app(config: AdvowareSimConfig | None = None) -> web.Applicati
     core = SimulatorCore(
         "advoware", reset=state.clear_data, seed=lambda body: seed_state(state, body), dump=state.dump
     )
-    app = make_simulator_app(core)
+    app = make_simulator_app(core, state)  # state at app["advoware"]
     # Inside the shared middleware, so auth failures are counted and faults still apply first.
     app.middlewares.append(api_middleware(state.tokens))
-    # The brief's contract is a plain string key (tests reach in with `app["advoware"]`).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["advoware"] = state
     for module in (auth, parties, kommunikation, adressen, bankverbindungen, termine, admin_extra):
         module.add_routes(app)
     app.on_cleanup.append(_save_on_cleanup)

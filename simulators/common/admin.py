@@ -26,6 +26,7 @@ import asyncio
 import fnmatch
 import json
 import random
+import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JsonDict = dict[str, Any]
+# Renders an injected fault (request, status, message) in the simulator's error shape.
+FaultError = Callable[[web.Request, int, str], web.StreamResponse]
 
 
 @dataclass
@@ -126,6 +129,10 @@ def error_response(status: int, message: str) -> web.Response:
     return web.json_response({"message": message}, status=status)
 
 
+def _plain_fault(_request: web.Request, status: int, message: str) -> web.StreamResponse:
+    return error_response(status, message)
+
+
 def _drop_field(response: web.StreamResponse, name: str) -> web.StreamResponse:
     if not isinstance(response, web.Response) or response.content_type != "application/json":
         return response
@@ -138,13 +145,13 @@ def _drop_field(response: web.StreamResponse, name: str) -> web.StreamResponse:
     return web.json_response(data, status=response.status)
 
 
-def fault_middleware(core: SimulatorCore) -> Any:
+def fault_middleware(core: SimulatorCore, fault_error: FaultError = _plain_fault) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_admin"):
             return await handler(request)
         template = route_template(request)
-        response = await _with_faults(core, request, handler, template)
+        response = await _with_faults(core, request, handler, template, fault_error)
         core.calls[(request.method, template, response.status)] += 1
         return response
 
@@ -152,7 +159,7 @@ def fault_middleware(core: SimulatorCore) -> Any:
 
 
 async def _with_faults(
-    core: SimulatorCore, request: web.Request, handler: Handler, template: str
+    core: SimulatorCore, request: web.Request, handler: Handler, template: str, fault_error: FaultError
 ) -> web.StreamResponse:
     faults = core.faults
     rule = core.pick_rule(request.method, template, request.path)
@@ -160,9 +167,9 @@ async def _with_faults(
     if latency:
         await asyncio.sleep(latency / 1000)
     if rule is None and faults.error_rate and core.rng.random() < faults.error_rate:
-        return error_response(faults.error_status, "injected fault")
+        return fault_error(request, faults.error_status, "injected fault")
     if rule is not None and rule.status is not None and not rule.after_write:
-        return error_response(rule.status, "injected fault")
+        return fault_error(request, rule.status, "injected fault")
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -170,7 +177,7 @@ async def _with_faults(
     if rule is not None and rule.latency_after_ms:
         await asyncio.sleep(rule.latency_after_ms / 1000)
     if rule is not None and rule.status is not None and rule.after_write:
-        return error_response(rule.status, "injected fault after write (response lost)")
+        return fault_error(request, rule.status, "injected fault after write (response lost)")
     if rule is not None and rule.drop_field and 200 <= response.status < 300:
         return _drop_field(response, rule.drop_field)
     return response
@@ -207,10 +214,21 @@ def add_admin_routes(app: web.Application, core: SimulatorCore) -> None:
     app.router.add_get("/_admin/state", state)
 
 
-def make_simulator_app(core: SimulatorCore, max_body: int = 10 * 1024 * 1024) -> web.Application:
-    """An aiohttp app with counting, fault injection and the admin routes mounted. The
-    simulator adds its own routes afterwards."""
-    app = web.Application(middlewares=[fault_middleware(core)], client_max_size=max_body)
+def make_simulator_app(
+    core: SimulatorCore,
+    state: object = None,
+    fault_error: FaultError = _plain_fault,
+    max_body: int = 10 * 1024 * 1024,
+) -> web.Application:
+    """An aiohttp app with counting, fault injection and the admin routes mounted, the core at
+    `app["core"]` and the simulator's `state` (if any) at `app[core.name]`. The simulator adds its own
+    routes afterwards. `fault_error` renders injected faults in the simulator's error shape."""
+    app = web.Application(middlewares=[fault_middleware(core, fault_error)], client_max_size=max_body)
     add_admin_routes(app, core)
-    app["core"] = core
+    with warnings.catch_warnings():
+        # Plain string keys are the documented interface (tests, sandbox); aiohttp prefers AppKey.
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["core"] = core
+        if state is not None:
+            app[core.name] = state
     return app

@@ -3,8 +3,6 @@ the webhook sender as a background task tied to the app's lifetime."""
 
 from __future__ import annotations
 
-import warnings
-
 from aiohttp import web
 
 from simulators.common.admin import SimulatorCore, make_simulator_app
@@ -19,13 +17,9 @@ from .simulator import EspoSimulator
 def build_espocrm_app(config: EspoSimConfig | None = None) -> web.Application:
     sim = EspoSimulator(config or EspoSimConfig())
     core = SimulatorCore("espocrm", reset=sim.reset, seed=sim.seed, dump=sim.dump)
-    app = make_simulator_app(core)
+    app = make_simulator_app(core, sim)  # sim at app["espocrm"]
     # After the fault middleware, so 401s are counted and faults hit unauthenticated calls too.
     app.middlewares.append(auth_middleware(sim.store))
-    with warnings.catch_warnings():
-        # The string key is the documented interface (tests, sandbox); aiohttp prefers AppKey.
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["espocrm"] = sim
     add_api_routes(app, sim.store)
     add_admin_extras(app, sim)
 

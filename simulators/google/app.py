@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 from aiohttp import web
 
 from simulators.common.admin import SimulatorCore, make_simulator_app
@@ -13,7 +11,7 @@ from simulators.google.auth import add_token_route
 from simulators.google.calendars import add_calendar_routes
 from simulators.google.config import GoogleSimConfig
 from simulators.google.events import add_event_routes
-from simulators.google.middleware import api_guard, google_error_shape
+from simulators.google.middleware import api_guard, google_fault_error
 from simulators.google.seed import seed
 from simulators.google.state import GoogleState
 
@@ -26,14 +24,9 @@ def build_google_app(config: GoogleSimConfig | None = None) -> web.Application:
     if config.snapshot_path is not None:
         state.load_snapshot(config.snapshot_path)
     core = SimulatorCore("google", reset=state.reset, seed=lambda body: seed(state, body), dump=state.dump)
-    app = make_simulator_app(core)
-    with warnings.catch_warnings():
-        # The string key is the documented interface (`app["google"]`), like `app["core"]`.
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["google"] = state
-    # Outermost: error shape over everything (incl. injected faults); innermost: auth, rate
-    # limits and GoogleError → response, inside the counters so those answers are counted.
-    app.middlewares.insert(0, google_error_shape(API_BASE))
+    # State at app["google"]; injected faults and every API error in Google's error shape.
+    app = make_simulator_app(core, state, fault_error=google_fault_error(API_BASE))
+    # Inside the counters, so auth, rate-limit and routing errors are counted.
     app.middlewares.append(api_guard(API_BASE, state))
     add_calendar_routes(app, API_BASE)
     add_event_routes(app, API_BASE)

@@ -1,10 +1,12 @@
-"""Middlewares of the Google app around the shared fault layer:
+"""The Google app's error shape and its middleware inside the shared fault layer.
 
-- `google_error_shape` (outermost) rewrites every error under the API base that is not yet in
-  Google's shape (the shared layer's injected `{"message": …}`, aiohttp's 404/405) into
-  `{"error": {"code", "message", "errors": [...]}}`, so clients parse one format.
-- `api_guard` (innermost, inside the counters) checks the bearer token (401), answers queued
-  rate-limit errors (G9) and turns `GoogleError`s into responses, so they are counted too.
+Every error under the API base comes in Google's `{"error": {"code", "message", "errors": [...]}}`
+shape, so clients parse one format:
+
+- `google_fault_error` renders the shared layer's injected faults (given to `make_simulator_app`).
+- `api_guard` (inside the counters) checks the bearer token (401), answers queued rate-limit
+  errors (G9), turns `GoogleError`s into responses and reshapes aiohttp's own errors (404/405,
+  413, ...), so they are all counted too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulators.common.admin import Handler
+from simulators.common.admin import FaultError, Handler, error_response
 from simulators.google.errors import (
     DEFAULT_REASONS,
     GoogleError,
@@ -27,18 +29,13 @@ from simulators.google.errors import (
 from simulators.google.state import GoogleState
 
 
-def google_error_shape(base: str) -> Any:
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
-        if not request.path.startswith(base) or response.status < 400:
-            return response
-        return _as_google_error(response)
+def google_fault_error(base: str) -> FaultError:
+    def render(request: web.Request, status: int, message: str) -> web.StreamResponse:
+        if not request.path.startswith(base):
+            return error_response(status, message)
+        return _google_response(status, message)
 
-    return middleware
+    return render
 
 
 def _as_google_error(response: web.StreamResponse) -> web.StreamResponse:
@@ -52,10 +49,13 @@ def _as_google_error(response: web.StreamResponse) -> web.StreamResponse:
             return response  # already Google-shaped
         if isinstance(data, dict) and isinstance(data.get("message"), str):
             message = data["message"]
-    reason = DEFAULT_REASONS.get(response.status, "unknown")
-    domain = "usageLimits" if response.status == 429 else "global"
-    body = error_body(response.status, message, reason, domain)
-    return web.json_response(body, status=response.status)
+    return _google_response(response.status, message)
+
+
+def _google_response(status: int, message: str) -> web.Response:
+    reason = DEFAULT_REASONS.get(status, "unknown")
+    domain = "usageLimits" if status == 429 else "global"
+    return web.json_response(error_body(status, message, reason, domain), status=status)
 
 
 def api_guard(base: str, state: GoogleState) -> Any:
@@ -69,6 +69,8 @@ def api_guard(base: str, state: GoogleState) -> Any:
             return await handler(request)
         except GoogleError as exc:
             return exc.response()
+        except web.HTTPException as exc:  # aiohttp's router and body limits
+            return exc if exc.status < 400 else _as_google_error(exc)
 
     return middleware
 
