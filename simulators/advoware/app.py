@@ -30,7 +30,7 @@ async def _save_on_cleanup(app: web.Application) -> None:
 def build_advoware_app(config: AdvowareSimConfig | None = None) -> web.Application:
     config = config or AdvowareSimConfig()
     state = AdvowareState(config)
-    if config.snapshot_path is not None and config.snapshot_path.exists():
+    if config.snapshot_path is not None:
         state.load_snapshot(config.snapshot_path)
     core = SimulatorCore(
         "advoware", reset=state.clear_data, seed=lambda body: seed_state(state, body), dump=state.dump

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from simulators.advoware.config import AdvowareSimConfig
 from simulators.advoware.records import JsonDict, Party, Termin
 from simulators.advoware.tokens import TokenStore
+from simulators.common.snapshot import read_json, write_json
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SNAPSHOT_FORMAT = "bitbylaw-advoware-sim/1"
@@ -120,12 +118,11 @@ class AdvowareState:
             self.termine[raw["frNr"]] = Termin(raw["frNr"], raw["rowId"], dict(raw["values"]))
 
     def save_snapshot(self, path: Path) -> None:
-        # Write-then-rename, so a crash mid-write never leaves a truncated snapshot behind.
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, self.to_dict(), indent=1)
 
-    def load_snapshot(self, path: Path) -> None:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    def load_snapshot(self, path: Path) -> bool:
+        data = read_json(path)
+        if data is None:
+            return False
         self.load_dict(data)
+        return True

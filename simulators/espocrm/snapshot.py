@@ -3,10 +3,10 @@ sandbox keeps its CRM across restarts. Loaded at start, saved on shutdown and on
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
+
+from simulators.common.snapshot import read_json, write_json
 
 from .entities import ENTITIES
 from .state import EspoState
@@ -16,19 +16,14 @@ VERSION = 1
 
 def save(state: EspoState, path: str) -> dict[str, Any]:
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    # Write then rename: a crash mid-write never leaves a truncated snapshot behind.
-    tmp.write_text(json.dumps({"version": VERSION, "tables": state.dump()}, ensure_ascii=False), "utf-8")
-    os.replace(tmp, target)
+    write_json(target, {"version": VERSION, "tables": state.dump()})
     return {"path": str(target), "counts": state.counts()}
 
 
 def load(state: EspoState, path: str) -> bool:
-    source = Path(path)
-    if not source.exists():
+    data = read_json(Path(path))
+    if data is None:
         return False
-    data = json.loads(source.read_text("utf-8"))
     if data.get("version") != VERSION:
         raise ValueError(f"unsupported EspoCRM snapshot version in {path}")
     for entity, rows in data.get("tables", {}).items():

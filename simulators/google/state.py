@@ -3,13 +3,13 @@ sync tokens point into, the clock, and lossless (de)serialisation for snapshots.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from simulators.common.snapshot import read_json, write_json
 from simulators.google.config import GoogleSimConfig
 from simulators.google.ids import etag, generated_calendar_id, generated_event_id
 from simulators.google.timeutil import EventTime, load_event_time
@@ -194,13 +194,11 @@ class GoogleState:
             self.calendars[calendar.id] = calendar
 
     def save_snapshot(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.dump(), indent=1, ensure_ascii=False))
-        tmp.replace(path)  # atomic, so a crash mid-write never leaves half a snapshot
+        write_json(path, self.dump(), indent=1)
 
     def load_snapshot(self, path: Path) -> bool:
-        if not path.exists():
+        data = read_json(path)
+        if data is None:
             return False
-        self.load(json.loads(path.read_text()))
+        self.load(data)
         return True
