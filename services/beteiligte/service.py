@@ -101,11 +101,11 @@ class BeteiligteSyncService:
         except NotFound:
             log.info("party %s not found in EspoCRM", run.entity_id)
             return SyncOutcome(run.entity_id, "dry_run" if run.dry_run else "not_found")
-        snapshot = await self.db.get_snapshot(run.entity_id)
         wait = bookkeeping.retry_due(record, run.now)
         if wait is not None and not run.manual and not run.dry_run:
             run.decision["backoff_s"] = round(wait, 3)
             return SyncOutcome(run.entity_id, "backoff", retry_in=wait)
+        snapshot = await self.db.get_snapshot(run.entity_id)  # not needed for a backoff
         if bookkeeping.roundtrip_blocked(record, snapshot):
             run.decision["skipped"] = "roundtrip_blocked"
             run.error = "round trip blocked until the record changes in EspoCRM"
