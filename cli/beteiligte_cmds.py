@@ -22,8 +22,8 @@ from engine.context import Locks, StateScope, new_trace_id
 from services.clients.advoware import AdvowareClient
 from services.clients.espocrm import EspoCrmClient
 from services.clients.session import SessionHolder
-from services.db import migrate_url, open_database
-from steps.deps import CtxLock, StateTokenCache
+from services.db import migrate_url
+from steps.deps import StateTokenCache, beteiligte_sync_settings, open_service_db
 
 from . import wiring
 
@@ -37,29 +37,21 @@ espocrm_app = typer.Typer(help="EspoCRM set-up.", no_args_is_help=True)
 
 @contextlib.asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
-    from services.beteiligte.ports import SyncSettings
+    """The party sync service outside the engine, sharing the running service's locks and
+    token cache through the engine backend."""
     from services.beteiligte.service import BeteiligteSyncService
 
-    backend = wiring.make_backend(settings)
-    await backend.connect()
     session = SessionHolder()
-    db = await open_database(
-        settings.database_url.get_secret_value(), show_values=settings.audit_show_values
-    ).connect()
-    try:
-        await db.migrate()
-        advo = AdvowareClient.from_settings(settings, session, StateTokenCache(StateScope(backend)))
-        espo = EspoCrmClient.from_settings(settings, session)
-        sync_settings = SyncSettings(
-            admin_user_id=settings.espocrm_admin_user_id,
-            audit_show_values=settings.audit_show_values,
-            lock_ttl_s=settings.beteiligte_lock_ttl_seconds,
-        )
-        yield BeteiligteSyncService(espo, advo, db, CtxLock(Locks(backend)), sync_settings), backend
-    finally:
-        await db.close()
-        await session.close()
-        await backend.close()
+    async with wiring.connected_backend(settings) as backend:
+        db = await open_service_db(settings)
+        try:
+            advo = AdvowareClient.from_settings(settings, session, StateTokenCache(StateScope(backend)))
+            espo = EspoCrmClient.from_settings(settings, session)
+            sync = beteiligte_sync_settings(settings)
+            yield BeteiligteSyncService(espo, advo, db, Locks(backend), sync), backend
+        finally:
+            await db.close()
+            await session.close()
 
 
 def _print_plan(plan: Any, show_values: bool) -> None:
@@ -127,9 +119,11 @@ def audit_beteiligte(entity_id: str, limit: int = typer.Option(50)) -> None:
     """Print the audit trail of one party, newest first."""
 
     async def go() -> list[Any]:
-        async with open_database(get_settings().database_url.get_secret_value()) as db:
-            await db.migrate()
+        db = await open_service_db(get_settings())
+        try:
             return list(await db.list_audit("CBeteiligte", entity_id, limit=limit))
+        finally:
+            await db.close()
 
     entries = asyncio.run(go())
     if not entries:
@@ -175,12 +169,8 @@ def locks_list(prefix: str = typer.Option("", help="only keys starting with this
     """Locks held right now, with owner token and expiry."""
 
     async def go() -> list[Any]:
-        backend = wiring.make_backend(get_settings())
-        await backend.connect()
-        try:
+        async with wiring.connected_backend(get_settings()) as backend:
             return await backend.list_locks(prefix)
-        finally:
-            await backend.close()
 
     import time
 
@@ -195,12 +185,8 @@ def locks_release(key: str) -> None:
     """Force-release a lock whose holder is gone (its TTL would free it too)."""
 
     async def go() -> bool:
-        backend = wiring.make_backend(get_settings())
-        await backend.connect()
-        try:
+        async with wiring.connected_backend(get_settings()) as backend:
             return await backend.force_release_lock(key)
-        finally:
-            await backend.close()
 
     if not asyncio.run(go()):
         typer.secho(f"no lock {key}", fg=typer.colors.RED, err=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from typing import Any
 
@@ -80,12 +79,8 @@ def queues(backend: str = typer.Option(None, help="embedded or redis")) -> None:
     names = all_queues(_load_steps_or_exit())
 
     async def go() -> list[Any]:
-        b = wiring.make_backend(settings, backend)
-        await b.connect()
-        try:
+        async with wiring.connected_backend(settings, backend) as b:
             return await b.queue_stats(names)
-        finally:
-            await b.close()
 
     rows = asyncio.run(go())
     typer.echo(f"{'queue':60} {'depth':>6} {'flight':>6} {'delay':>6} {'dead':>6} {'oldest':>8}")
@@ -104,12 +99,8 @@ def dlq_list(
     settings = get_settings()
 
     async def go() -> list[Any]:
-        b = wiring.make_backend(settings, backend)
-        await b.connect()
-        try:
+        async with wiring.connected_backend(settings, backend) as b:
             return await b.list_dead(limit)
-        finally:
-            await b.close()
 
     dead = asyncio.run(go())
     if as_json:
@@ -147,12 +138,8 @@ def dlq_replay(
     settings = get_settings()
 
     async def go() -> int:
-        b = wiring.make_backend(settings, backend)
-        await b.connect()
-        try:
+        async with wiring.connected_backend(settings, backend) as b:
             return await b.replay_dead(None if all_ else [job_id])
-        finally:
-            await b.close()
 
     n = asyncio.run(go())
     if n == 0 and not all_:
@@ -165,7 +152,3 @@ def register(app: typer.Typer) -> None:
     app.command()(steps)
     app.command()(queues)
     app.add_typer(dlq_app, name="dlq")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(0)

@@ -3,7 +3,9 @@ The one place where settings meet the engine (the engine itself reads no setting
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from engine.project import ProjectConfig, apply_project_config, load_project_con
 from engine.registry import Step, load_steps
 from engine.runtime import Engine, EngineOptions, Role
 from services.clients.session import close_shared_session
+from steps.deps import open_service_db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +41,17 @@ def make_backend(settings: Settings, kind: str | None = None) -> Backend:
         redis_url=settings.redis_url.get_secret_value(),
         redis_prefix=settings.redis_prefix,
     )
+
+
+@contextlib.asynccontextmanager
+async def connected_backend(settings: Settings, kind: str | None = None) -> AsyncIterator[Backend]:
+    """A backend for one CLI command, closed afterwards."""
+    backend = make_backend(settings, kind)
+    await backend.connect()
+    try:
+        yield backend
+    finally:
+        await backend.close()
 
 
 def load(settings: Settings) -> list[Step]:
@@ -80,13 +94,7 @@ def make_engine(
 
     async def open_db() -> None:
         """Migrate at start-up (DECISIONS 1): a schema problem stops the start, not a sync."""
-        from services.db import open_database
-
-        db = await open_database(
-            settings.database_url.get_secret_value(), show_values=settings.audit_show_values
-        ).connect()
-        await db.migrate()
-        resources["db"] = db
+        resources["db"] = await open_service_db(settings)
 
     async def close_db() -> None:
         db = resources.pop("db", None)

@@ -16,11 +16,18 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .backends.base import Backend
 from .context import ContextFactory, new_trace_id
-from .metrics import HANDLER_SECONDS, HTTP_REQUESTS
+from .metrics import (
+    HANDLER_SECONDS,
+    HTTP_REQUESTS,
+    QUEUE_DEAD,
+    QUEUE_DELAYED,
+    QUEUE_DEPTH,
+    QUEUE_IN_FLIGHT,
+)
 from .registry import Step
 from .triggers import ApiRequest, ApiResponse, HttpTrigger
 
@@ -86,7 +93,6 @@ class HttpApp:
         self.health_checks = list(health_checks)
         self.dead_letter_threshold = dead_letter_threshold
         self.queues = list(queues)
-        self.resources = resources
         self.app = web.Application(middlewares=[errors_and_metrics], client_max_size=max_body)
         self.app.router.add_get("/health", self.health)
         self.app.router.add_get("/metrics", self.metrics)
@@ -144,8 +150,6 @@ class HttpApp:
         return web.json_response(body)
 
     async def metrics(self, _: web.Request) -> web.Response:
-        from .metrics import QUEUE_DEAD, QUEUE_DELAYED, QUEUE_DEPTH, QUEUE_IN_FLIGHT
-
         try:
             for s in await self.backend.queue_stats(self.queues):
                 QUEUE_DEPTH.labels(s.queue).set(s.depth)
@@ -179,7 +183,7 @@ async def parse_request(request: web.Request, trigger: HttpTrigger) -> ApiReques
         if body is None:
             return error(400, "missing_body", "a JSON body is required")
         try:
-            body = _validate(trigger.body, body)
+            body = trigger.body.model_validate(body)
         except ValidationError as exc:
             details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
             return error(422, "validation_failed", details)
@@ -194,10 +198,6 @@ async def parse_request(request: web.Request, trigger: HttpTrigger) -> ApiReques
         raw_body=raw,
         remote=request.remote,
     )
-
-
-def _validate(model: type[BaseModel], body: Any) -> Any:
-    return model.model_validate(body)
 
 
 def to_response(result: Any, trace_id: str) -> web.Response:

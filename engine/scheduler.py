@@ -33,7 +33,7 @@ class CronScheduler:
         resources: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.backend, self.timeout, self.resources, self.clock = backend, timeout, resources, clock
+        self.backend, self.timeout, self.clock = backend, timeout, clock
         self.contexts = ContextFactory(backend, steps, resources)
         self.crons = [(s, t) for s in steps for t in s.triggers_of(CronTrigger)]
         self._tasks: list[asyncio.Task[None]] = []

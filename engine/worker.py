@@ -105,7 +105,6 @@ class Worker:
         self.backend = backend
         self.worker_id = worker_id
         self.poll_block = poll_block
-        self.resources = resources
         self.contexts = ContextFactory(backend, steps, resources)
         self.subscriptions = [
             Subscription(

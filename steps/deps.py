@@ -52,48 +52,43 @@ def espocrm(ctx: Any) -> Any:
     return client
 
 
-async def database(ctx: Any) -> Any:
-    """The service database of this process, opened and migrated once (also at start-up)."""
-    db = ctx.resources.get("db")
-    if db is None:
-        from services.db import open_database
+async def open_service_db(settings: Settings) -> Any:
+    """The service database, opened and migrated (DECISIONS 1: migrations run at start-up)."""
+    from services.db import open_database
 
-        s = settings_of(ctx)
-        db = await open_database(s.database_url.get_secret_value(), show_values=s.audit_show_values).connect()
-        await db.migrate()
-        ctx.resources["db"] = db
+    url = settings.database_url.get_secret_value()
+    db = await open_database(url, show_values=settings.audit_show_values).connect()
+    await db.migrate()
     return db
 
 
-class CtxLock:
-    """services' Lock port over the engine's owner-token locks."""
+def beteiligte_sync_settings(settings: Settings) -> Any:
+    from services.beteiligte.ports import SyncSettings
 
-    def __init__(self, locks: Any) -> None:
-        self._locks = locks
+    return SyncSettings(
+        admin_user_id=settings.espocrm_admin_user_id,
+        audit_show_values=settings.audit_show_values,
+        lock_ttl_s=settings.beteiligte_lock_ttl_seconds,
+    )
 
-    async def acquire(self, key: str, ttl: float) -> str | None:
-        token: str | None = await self._locks.acquire(key, ttl)
-        return token
 
-    async def release(self, key: str, token: str) -> bool:
-        released: bool = await self._locks.release(key, token)
-        return released
+async def database(ctx: Any) -> Any:
+    """The service database of this process, opened once (normally at start-up)."""
+    db = ctx.resources.get("db")
+    if db is None:
+        db = ctx.resources["db"] = await open_service_db(settings_of(ctx))
+    return db
 
 
 async def beteiligte_service(ctx: Any) -> Any:
+    """The party sync of this process; `ctx.locks` serves as its Lock port as it is."""
     service = ctx.resources.get("beteiligte_service")
     if service is None:
-        from services.beteiligte.ports import SyncSettings
         from services.beteiligte.service import BeteiligteSyncService
 
         s = settings_of(ctx)
-        sync_settings = SyncSettings(
-            admin_user_id=s.espocrm_admin_user_id,
-            audit_show_values=s.audit_show_values,
-            lock_ttl_s=s.beteiligte_lock_ttl_seconds,
-        )
         service = BeteiligteSyncService(
-            espocrm(ctx), advoware(ctx), await database(ctx), CtxLock(ctx.locks), sync_settings
+            espocrm(ctx), advoware(ctx), await database(ctx), ctx.locks, beteiligte_sync_settings(s)
         )
         ctx.resources["beteiligte_service"] = service
     return service
