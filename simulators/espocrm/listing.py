@@ -81,8 +81,7 @@ def run_list(defn: EntityDef, records: Iterable[dict[str, Any]], query: ListQuer
     if desc is None:  # an explicit orderBy without order sorts ascending, as EspoCRM does
         desc = defn.order_desc if query.order_by is None else False
     # id as tie-breaker keeps pages stable among equal keys (many records share a createdAt).
-    matches.sort(key=lambda r: r["id"], reverse=desc)
-    matches.sort(key=lambda r: _sort_key(r.get(order_by)), reverse=desc)
+    matches.sort(key=lambda r: (_sort_key(r.get(order_by)), r["id"]), reverse=desc)
     page = matches[query.offset : query.offset + query.max_size]
     return {"total": len(matches), "list": [_project(r, query.select) for r in page]}
 
