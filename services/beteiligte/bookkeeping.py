@@ -51,7 +51,7 @@ class FailureUpdate:
     permanent: bool
 
 
-def _clear_if_set(record: Mapping[str, Any], attrs: Sequence[str]) -> dict[str, Any]:
+def clear_if_set(record: Mapping[str, Any], attrs: Sequence[str]) -> dict[str, Any]:
     return {a: None for a in attrs if record.get(a) not in (None, "")}
 
 
@@ -81,7 +81,7 @@ def on_failure(
     }
     if permanent or count >= max_failures:
         fields["syncStatus"] = "permanently_failed"
-        fields.update(_clear_if_set(record, ["syncNextRetry", "syncAutoResetAt"]))
+        fields.update(clear_if_set(record, ["syncNextRetry", "syncAutoResetAt"]))
         if not permanent:
             fields["syncAutoResetAt"] = format_espo_datetime(now + auto_reset_after)
         return FailureUpdate(fields=fields, notify=True, permanent=True)
@@ -96,14 +96,14 @@ def on_success(record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     fields: dict[str, Any] = {"syncStatus": "clean", "advowareLastSync": format_espo_datetime(now)}
     if int(record.get("syncRetryCount") or 0) != 0:
         fields["syncRetryCount"] = 0
-    fields.update(_clear_if_set(record, _RETRY_FIELDS))
+    fields.update(clear_if_set(record, _RETRY_FIELDS))
     return fields
 
 
 def reset_fields(record: Mapping[str, Any]) -> dict[str, Any]:
     """The cron's reset of a due `permanently_failed` record: `failed`, counter 0, retry now."""
     fields: dict[str, Any] = {"syncStatus": "failed", "syncRetryCount": 0}
-    fields.update(_clear_if_set(record, ["syncNextRetry", "syncAutoResetAt"]))
+    fields.update(clear_if_set(record, ["syncNextRetry", "syncAutoResetAt"]))
     return fields
 
 
@@ -156,7 +156,7 @@ def bookkeeping_due(record: Mapping[str, Any], now: datetime, *, webhook: bool) 
     """
     if record.get("syncStatus") != "clean":
         return True
-    if int(record.get("syncRetryCount") or 0) != 0 or _clear_if_set(record, _RETRY_FIELDS):
+    if int(record.get("syncRetryCount") or 0) != 0 or clear_if_set(record, _RETRY_FIELDS):
         return True
     return not webhook and stamp_due(record, now)
 

@@ -8,8 +8,9 @@ are deleted. Taken under the party's lock, so it never races a running sync.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from services.beteiligte import bookkeeping
 from services.beteiligte.context import ENTITY, log
 from services.db import AuditEntry
 
@@ -38,17 +39,14 @@ async def unlink(service: BeteiligteSyncService, entity_id: str) -> bool:
     try:
         return await _unlink(service, entity_id)
     finally:
-        try:
-            await service.lock.release(key, token)
-        except Exception as exc:
-            log.warning("lock %s not released: %s", key, type(exc).__name__)
+        await service._release(key, token)
 
 
 async def _unlink(service: BeteiligteSyncService, entity_id: str) -> bool:
     record = await service.espo.get(ENTITY, entity_id)
     had_snapshot = await service.db.delete_snapshot(entity_id)
     had_intent = await service.db.clear_intent(entity_id)
-    fields: dict[str, Any] = {a: None for a in _CLEARED if record.get(a) not in (None, "")}
+    fields = bookkeeping.clear_if_set(record, _CLEARED)
     if not fields and not had_snapshot and not had_intent:
         return False
     fields.update(syncStatus="pending_sync", syncRetryCount=0)
