@@ -31,6 +31,7 @@ import tempfile
 import textwrap
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -116,18 +117,29 @@ async def engine_jobs(backend: Backend, steps_dir: Path, n: int, batch: int) -> 
     worker = Worker(backend, [s for s in steps if s.name == "noop"], "bench", poll_block=0.05)
     await worker.start()
     start = time.perf_counter()
-    for i in range(0, n, batch):
-        await backend.enqueue([EnqueueRequest(q, {"n": j}, "bench") for j in range(i, min(i + batch, n))])
-    while True:
-        (stats,) = await backend.queue_stats([q])
-        if stats.depth == 0 and stats.in_flight == 0 and stats.delayed == 0 and worker.in_flight == 0:
-            break
-        await asyncio.sleep(0.01)
+    await enqueue_noops(backend, q, n, batch)
+    await wait_drained(backend, q, 0.01, lambda: worker.in_flight == 0)
     await worker.acks.flush()
     elapsed = time.perf_counter() - start
     await worker.stop(5)
     await backend.close()
     return n / elapsed
+
+
+async def enqueue_noops(backend: Backend, q: str, n: int, batch: int) -> None:
+    for i in range(0, n, batch):
+        await backend.enqueue([EnqueueRequest(q, {"n": j}, "bench") for j in range(i, min(i + batch, n))])
+
+
+async def wait_drained(
+    backend: Backend, q: str, poll_s: float, idle: Callable[[], bool] = lambda: True
+) -> None:
+    """Until the queue holds nothing ready, in flight or delayed (and `idle()` holds)."""
+    while True:
+        (stats,) = await backend.queue_stats([q])
+        if stats.depth == 0 and stats.in_flight == 0 and stats.delayed == 0 and idle():
+            return
+        await asyncio.sleep(poll_s)
 
 
 def free_port() -> int:
@@ -227,42 +239,37 @@ async def redis_jobs(steps_dir: Path, n: int, batch: int, samples: int) -> None:
     from scripts.bench_redis import bench_bare_streams, bench_latency
     from tests.fixtures.redis_server import RedisServer
 
-    with tempfile.TemporaryDirectory() as data:
-        server = RedisServer(directory=data)  # AOF on, appendfsync everysec
-        server.start()
-        try:
-            await bench_bare_streams(server.url, min(n, 2000), batch)  # warm up server and client
-            # The bare loop runs between the engine runs; its median is the reference, so a burst
-            # of load from elsewhere on the machine skews both sides alike.
-            bares = [await bench_bare_streams(server.url, n, batch)]
-            local = await engine_jobs(RedisBackend(server.url, prefix="bench"), steps_dir, n, batch)
+    with RedisServer() as server:  # AOF on, appendfsync everysec, own temporary directory
+        await bench_bare_streams(server.url, min(n, 2000), batch)  # warm up server and client
+        # The bare loop runs between the engine runs; its median is the reference, so a burst
+        # of load from elsewhere on the machine skews both sides alike.
+        bares = [await bench_bare_streams(server.url, n, batch)]
+        local = await engine_jobs(RedisBackend(server.url, prefix="bench"), steps_dir, n, batch)
+        bares.append(await bench_bare_streams(server.url, n, batch))
+        by_procs = {}
+        for procs in (1, 2):
+            by_procs[procs] = await redis_worker_processes(server.url, steps_dir, procs, n, batch)
             bares.append(await bench_bare_streams(server.url, n, batch))
-            by_procs = {}
-            for procs in (1, 2):
-                by_procs[procs] = await redis_worker_processes(server.url, steps_dir, procs, n, batch)
-                bares.append(await bench_bare_streams(server.url, n, batch))
-            bare = statistics.median(bares)
-            runs = ", ".join(f"{b:.0f}" for b in bares)
-            print(f"  {'bare redis-py XADD/XREADGROUP/XACK loop':46} {bare:10.0f} jobs/s  (median of {runs})")
-            rows = [("engine, redis, worker in this process", local)]
-            rows += [
-                (f"engine, redis, {k} worker process{'es' if k > 1 else ''}", v) for k, v in by_procs.items()
-            ]
-            for label, rate in rows:
-                print(f"  {label:46} {rate:10.0f} jobs/s  ({rate / bare:.2f} x bare)")
-            worst = min(by_procs.values()) / bare
-            print(f"  target >= 0.5 x bare with worker processes: {'met' if worst >= 0.5 else 'MISSED'}")
-            p50, p99 = await redis_latency(server.url, steps_dir, samples)
-            print(f"latency: enqueue -> start, one job at a time into an idle consumer, {samples} samples")
-            latency_row("engine: handler start in a worker process", p50, p99)
-            latency_row("backend alone: blocked fetch returns", *await bench_latency(server.url, samples))
-            print(f"  target p99 < 20 ms: {'met' if p99 < 0.020 else 'MISSED'}")
-            client = aioredis.Redis.from_url(server.url)
-            info = await client.info("persistence")
-            await client.aclose()
-            print(f"  redis-server: aof_enabled={info['aof_enabled']}, appendfsync everysec")
-        finally:
-            server.stop()
+        bare = statistics.median(bares)
+        runs = ", ".join(f"{b:.0f}" for b in bares)
+        print(f"  {'bare redis-py XADD/XREADGROUP/XACK loop':46} {bare:10.0f} jobs/s  (median of {runs})")
+        rows = [("engine, redis, worker in this process", local)]
+        rows += [
+            (f"engine, redis, {k} worker process{'es' if k > 1 else ''}", v) for k, v in by_procs.items()
+        ]
+        for label, rate in rows:
+            print(f"  {label:46} {rate:10.0f} jobs/s  ({rate / bare:.2f} x bare)")
+        worst = min(by_procs.values()) / bare
+        print(f"  target >= 0.5 x bare with worker processes: {'met' if worst >= 0.5 else 'MISSED'}")
+        p50, p99 = await redis_latency(server.url, steps_dir, samples)
+        print(f"latency: enqueue -> start, one job at a time into an idle consumer, {samples} samples")
+        latency_row("engine: handler start in a worker process", p50, p99)
+        latency_row("backend alone: blocked fetch returns", *await bench_latency(server.url, samples))
+        print(f"  target p99 < 20 ms: {'met' if p99 < 0.020 else 'MISSED'}")
+        client = aioredis.Redis.from_url(server.url)
+        info = await client.info("persistence")
+        await client.aclose()
+        print(f"  redis-server: aof_enabled={info['aof_enabled']}, appendfsync everysec")
 
 
 def latency_row(label: str, p50: float, p99: float) -> None:
@@ -317,13 +324,8 @@ async def redis_worker_processes(url: str, steps_dir: Path, count: int, n: int, 
     try:
         await wait_workers(backend, count)
         start = time.perf_counter()
-        for i in range(0, n, batch):
-            await backend.enqueue([EnqueueRequest(q, {"n": j}, "bench") for j in range(i, min(i + batch, n))])
-        while True:
-            (stats,) = await backend.queue_stats([q])
-            if stats.depth == 0 and stats.in_flight == 0 and stats.delayed == 0:
-                break
-            await asyncio.sleep(0.005)
+        await enqueue_noops(backend, q, n, batch)
+        await wait_drained(backend, q, 0.005)
         return n / (time.perf_counter() - start)
     finally:
         stop_workers(procs)
@@ -334,6 +336,8 @@ async def redis_latency(url: str, steps_dir: Path, samples: int) -> tuple[float,
     """(p50, p99) seconds from just before `enqueue()` of one job to its handler starting in an
     idle worker process; the next job is enqueued only after the previous one started."""
     import redis.asyncio as aioredis
+
+    from scripts.bench_redis import p50_p99
 
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     q = queue_name("bench.latency", "latency")
@@ -355,8 +359,7 @@ async def redis_latency(url: str, steps_dir: Path, samples: int) -> tuple[float,
         stop_workers(procs)
         await client.aclose()
         await backend.close()
-    quantiles = statistics.quantiles(latencies[10:], n=100)
-    return quantiles[49], quantiles[98]
+    return p50_p99(latencies[10:])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ Both use the same batch size (DECISIONS 20). Latency: one job at a time, a consu
 fetch, time from enqueue() to fetch() returning it.
 
 The measuring functions are importable (`bench_bare_streams`, `bench_backend`,
-`bench_latency`) so `scripts/bench_engine.py` can reuse them.
+`bench_latency`, `p50_p99`) so `scripts/bench_engine.py` can reuse them.
 """
 
 from __future__ import annotations
@@ -99,7 +99,11 @@ async def bench_latency(url: str, samples: int) -> tuple[float, float]:
     finally:
         await producer.close()
         await consumer.close()
-    quantiles = statistics.quantiles(latencies, n=100)
+    return p50_p99(latencies)
+
+
+def p50_p99(samples: list[float]) -> tuple[float, float]:
+    quantiles = statistics.quantiles(samples, n=100)
     return quantiles[49], quantiles[98]
 
 
