@@ -102,14 +102,23 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-async def _sandbox(base: Settings, data_dir: Path, seed: bool) -> None:
+async def _start_simulators(
+    base: Settings, seed: bool, webhooks: list[WebhookSubscriptionConfig]
+) -> Simulators:
     ports = (base.simulator_advoware_port, base.simulator_espocrm_port, base.simulator_google_port)
-    sims = await start_simulators(
-        base.simulator_host, ports, snapshot_dir=base.simulator_snapshot_dir, webhooks=sandbox_webhooks(base)
-    )
-    try:
-        if seed:
+    sims = await start_simulators(base.simulator_host, ports, base.simulator_snapshot_dir, webhooks)
+    if seed:
+        try:
             await seed_demo_data(sims)
+        except BaseException:
+            await sims.stop()
+            raise
+    return sims
+
+
+async def _sandbox(base: Settings, data_dir: Path, seed: bool) -> None:
+    sims = await _start_simulators(base, seed, sandbox_webhooks(base))
+    try:
         settings = sandbox_settings(base, sims, data_dir)
         engine = wiring.make_engine(settings, role="all", backend_kind="embedded")
         await engine.start()
@@ -142,11 +151,8 @@ def sandbox(
 
 
 async def _simulate(base: Settings, seed: bool) -> None:
-    ports = (base.simulator_advoware_port, base.simulator_espocrm_port, base.simulator_google_port)
-    sims = await start_simulators(base.simulator_host, ports, snapshot_dir=base.simulator_snapshot_dir)
+    sims = await _start_simulators(base, seed, [])
     try:
-        if seed:
-            await seed_demo_data(sims)
         typer.echo(
             f"Advoware {sims.advoware_url}\nEspoCRM  {sims.espocrm_api_url}\nGoogle   {sims.google_api_url}"
         )

@@ -336,20 +336,23 @@ class EmbeddedBackend(Backend):
         now = self.clock()
 
         def work(conn: sqlite3.Connection) -> list[QueueStats]:
+            # One pass over the jobs and one over the dead letters, grouped by queue.
+            jobs = {
+                row[0]: row[1:]
+                for row in conn.execute(
+                    "SELECT queue, COALESCE(SUM(run_at <= ?1), 0),"
+                    " MIN(CASE WHEN run_at <= ?1 THEN enqueued_at END),"
+                    " COALESCE(SUM(run_at > ?1 AND lease_owner IS NOT NULL), 0),"
+                    " COALESCE(SUM(run_at > ?1 AND lease_owner IS NULL), 0) FROM jobs GROUP BY queue",
+                    (now,),
+                )
+            }
+            dead = dict(conn.execute("SELECT queue, COUNT(*) FROM dead GROUP BY queue").fetchall())
             out = []
             for q in queues:
-                ready, oldest = conn.execute(
-                    "SELECT COUNT(*), MIN(enqueued_at) FROM jobs WHERE queue = ? AND run_at <= ?",
-                    (q, now),
-                ).fetchone()
-                in_flight, delayed = conn.execute(
-                    "SELECT COALESCE(SUM(lease_owner IS NOT NULL), 0),"
-                    " COALESCE(SUM(lease_owner IS NULL), 0) FROM jobs WHERE queue = ? AND run_at > ?",
-                    (q, now),
-                ).fetchone()
-                dead = conn.execute("SELECT COUNT(*) FROM dead WHERE queue = ?", (q,)).fetchone()[0]
+                ready, oldest, in_flight, delayed = jobs.get(q, (0, None, 0, 0))
                 age = None if oldest is None else max(now - oldest, 0.0)
-                out.append(QueueStats(q, ready, in_flight, delayed, dead, age))
+                out.append(QueueStats(q, ready, in_flight, delayed, dead.get(q, 0), age))
             return out
 
         return await self._run(work)
