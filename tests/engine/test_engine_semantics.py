@@ -167,3 +167,28 @@ async def test_queue_stats_cover_every_subscription(env):
     assert "demo.item::example-record" in names and "demo.item::example-audit" in names
     stats = await engine.backend.queue_stats(names)
     assert [s.queue for s in stats] == names
+
+
+async def test_concurrency_bounds_parallel_runs_of_a_queue(env):
+    _, session, rec = env
+    # example-slow has concurrency 4: eight 0.3-s jobs run four at a time
+    await ingest(session, [{"n": 3, "topic": "demo.slow"} for _ in range(8)])
+    await wait_for(lambda: sum(r["event"] == "done" for r in read_records(rec, "example-slow")) == 8)
+    running = peak = 0
+    for r in read_records(rec, "example-slow"):
+        running += 1 if r["event"] == "start" else -1
+        peak = max(peak, running)
+    assert peak == 4
+
+
+async def test_queue_timeout_cuts_the_run_off(env):
+    engine, session, rec = env
+    await ingest(session, [{"n": 1, "topic": "demo.stuck"}])
+    dead = []
+    for _ in range(200):
+        dead = await engine.backend.list_dead()
+        if dead:
+            break
+        await asyncio.sleep(0.02)
+    assert len(dead) == 1 and dead[0].error.startswith("timeout") and dead[0].attempts == 1
+    assert [r["event"] for r in read_records(rec, "example-stuck")] == ["start"]

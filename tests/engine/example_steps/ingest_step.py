@@ -21,7 +21,7 @@ config = {
     "description": "accept items and fan them out",
     "flows": ["example"],
     "triggers": [http("POST", "/ingest", body=Payload)],
-    "enqueues": ["demo.item", "demo.flaky", "demo.slow", "demo.bad"],
+    "enqueues": ["demo.item", "demo.flaky", "demo.slow", "demo.bad", "demo.stuck"],
 }
 
 
