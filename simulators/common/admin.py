@@ -120,6 +120,14 @@ class SimulatorCore:
         return None
 
 
+async def json_object(request: web.Request) -> JsonDict:
+    """An admin request's JSON object body; no body or anything but an object gives `{}`."""
+    if not request.can_read_body:
+        return {}
+    data = await request.json()
+    return data if isinstance(data, dict) else {}
+
+
 def route_template(request: web.Request) -> str:
     info = request.match_info.route.resource
     return info.canonical if info is not None else request.path

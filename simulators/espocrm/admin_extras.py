@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from simulators.common.admin import json_object
+
 from .simulator import EspoSimulator
 
 SIM_KEY = web.AppKey("espocrm_simulator", EspoSimulator)
@@ -18,8 +20,7 @@ SIM_KEY = web.AppKey("espocrm_simulator", EspoSimulator)
 
 async def as_user(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
-    body = await request.json() if request.can_read_body else {}
-    user = body.get("userId") if isinstance(body, dict) else None
+    user = (await json_object(request)).get("userId")
     sim.store.acting_user = str(user) if user else None
     return web.json_response({"actingUser": sim.store.acting_user or sim.config.api_user_id})
 

@@ -16,22 +16,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from simulators.common.admin import error_response
+from simulators.common.admin import error_response, json_object
 from simulators.google.errors import RATE_LIMIT_KINDS
 from simulators.google.request_util import google_state
 from simulators.google.state import RateLimitRule
 
 
-async def _body(request: web.Request) -> dict:  # type: ignore[type-arg]
-    if not request.can_read_body:
-        return {}
-    data = await request.json()
-    return data if isinstance(data, dict) else {}
-
-
 async def add_rate_limit(request: web.Request) -> web.Response:
     state = google_state(request)
-    body = await _body(request)
+    body = await json_object(request)
     kind = str(body.get("kind", "403"))
     if kind not in RATE_LIMIT_KINDS:
         return error_response(400, f"kind must be one of {sorted(RATE_LIMIT_KINDS)}")
@@ -54,7 +47,7 @@ async def invalidate_sync_tokens(request: web.Request) -> web.Response:
 
 async def snapshot(request: web.Request) -> web.Response:
     state = google_state(request)
-    body = await _body(request)
+    body = await json_object(request)
     raw_path = body.get("path") or state.config.snapshot_path
     if not raw_path:
         return error_response(400, "no snapshot path configured or given")
@@ -65,7 +58,7 @@ async def snapshot(request: web.Request) -> web.Response:
 
 async def move_clock(request: web.Request) -> web.Response:
     state = google_state(request)
-    body = await _body(request)
+    body = await json_object(request)
     state.clock_offset += timedelta(seconds=float(body.get("advance_s", 0)))
     return web.json_response({"now": state.now().isoformat(), "offset_s": state.clock_offset.total_seconds()})
 
