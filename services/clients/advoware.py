@@ -19,7 +19,7 @@ from services.clients.advoware_auth import AdvowareCredentials, token_request_bo
 from services.clients.base import ClientBase
 from services.clients.errors import ApiError, NotFound
 from services.clients.retry import RetryPolicy, with_retries
-from services.clients.routes import template_for
+from services.clients.routes import Route, template_for
 from services.clients.session import SessionSource
 from services.clients.tokens import TokenCache, TokenManager
 from services.clients.transport import HttpRequest, RawResponse
@@ -124,43 +124,30 @@ class AdvowareClient(ClientBase):
 
     # -- parties ----------------------------------------------------------------------------------
     async def get_party(self, betnr: int) -> JsonDict:
-        route = paths.PARTY
-        body = await self._call(self._request("GET", route.template, route.path(betnr=betnr)))
-        return _single(body, self.system, "GET", route.template)
+        return await self._one("GET", paths.PARTY, betnr=betnr)
 
     async def create_party(self, payload: JsonDict) -> JsonDict:
         """Object with `betNr`; `rowId` may be missing (A5: then GET the party once).
         Raises OutcomeUnknown after a timeout/5xx: recover through the create intent."""
-        route = paths.PARTIES
-        body = await self._call(self._request("POST", route.template, route.path(), json_body=payload))
-        return _single(body, self.system, "POST", route.template)
+        return await self._one("POST", paths.PARTIES, payload)
 
     async def update_party(self, betnr: int, payload: JsonDict) -> JsonDict:
         """Full record in, stored record (with its new `rowId`) out; Advoware answers a list (A3)."""
-        route = paths.PARTY
-        req = self._request("PUT", route.template, route.path(betnr=betnr), json_body=payload)
-        return _single(await self._call(req), self.system, "PUT", route.template)
+        return await self._one("PUT", paths.PARTY, payload, betnr=betnr)
 
     async def search_parties(self, name: str, vorname: str | None = None) -> list[JsonDict]:
         """Parties whose `name` and `vorname` equal the given ones exactly (None and "" alike).
         The server's search may be fuzzy or ignore a parameter (A18), so results are re-filtered
         here before a crash recovery adopts a match (DECISIONS 6)."""
-        route = paths.PARTIES
-        params = {"name": name, "vorname": vorname or None}
-        body = await self._call(self._request("GET", route.template, route.path(), params=params))
-        return [p for p in _items(body) if _same(p.get("name"), name) and _same(p.get("vorname"), vorname)]
+        found = await self._many(paths.PARTIES, {"name": name, "vorname": vorname or None})
+        return [p for p in found if _same(p.get("name"), name) and _same(p.get("vorname"), vorname)]
 
     # -- Kommunikation ----------------------------------------------------------------------------
     async def create_kommunikation(self, betnr: int, payload: JsonDict) -> JsonDict:
-        route = paths.KOMMUNIKATIONEN
-        req = self._request("POST", route.template, route.path(betnr=betnr), json_body=payload)
-        return _single(await self._call(req), self.system, "POST", route.template)
+        return await self._one("POST", paths.KOMMUNIKATIONEN, payload, betnr=betnr)
 
     async def update_kommunikation(self, betnr: int, komm_id: int, payload: JsonDict) -> JsonDict:
-        route = paths.KOMMUNIKATION
-        path = route.path(betnr=betnr, komm_id=komm_id)
-        req = self._request("PUT", route.template, path, json_body=payload)
-        return _single(await self._call(req), self.system, "PUT", route.template)
+        return await self._one("PUT", paths.KOMMUNIKATION, payload, betnr=betnr, komm_id=komm_id)
 
     async def delete_kommunikation(self, betnr: int, komm_id: int) -> None:
         """Advoware forbids it (A8): raises Forbidden. Exists for probes, never for the sync."""
@@ -169,53 +156,55 @@ class AdvowareClient(ClientBase):
 
     # -- Adressen and Bankverbindungen ------------------------------------------------------------
     async def list_adressen(self, betnr: int) -> list[JsonDict]:
-        route = paths.ADRESSEN
-        return _items(await self._call(self._request("GET", route.template, route.path(betnr=betnr))))
+        return await self._many(paths.ADRESSEN, betnr=betnr)
 
     async def create_adresse(self, betnr: int, payload: JsonDict) -> JsonDict:
-        route = paths.ADRESSEN
-        req = self._request("POST", route.template, route.path(betnr=betnr), json_body=payload)
-        return _single(await self._call(req), self.system, "POST", route.template)
+        return await self._one("POST", paths.ADRESSEN, payload, betnr=betnr)
 
     async def update_adresse(self, betnr: int, reihenfolge_index: int, payload: JsonDict) -> JsonDict:
         """`reihenfolgeIndex` is unstable (A13): look it up with `list_adressen` right before."""
-        route = paths.ADRESSE
-        path = route.path(betnr=betnr, reihenfolge_index=reihenfolge_index)
-        req = self._request("PUT", route.template, path, json_body=payload)
-        return _single(await self._call(req), self.system, "PUT", route.template)
+        return await self._one(
+            "PUT", paths.ADRESSE, payload, betnr=betnr, reihenfolge_index=reihenfolge_index
+        )
 
     async def create_bankverbindung(self, betnr: int, payload: JsonDict) -> JsonDict:
-        route = paths.BANKVERBINDUNGEN
-        req = self._request("POST", route.template, route.path(betnr=betnr), json_body=payload)
-        return _single(await self._call(req), self.system, "POST", route.template)
+        return await self._one("POST", paths.BANKVERBINDUNGEN, payload, betnr=betnr)
 
     # -- employees and appointments ---------------------------------------------------------------
     async def list_employees(self) -> list[JsonDict]:
-        route = paths.MITARBEITER
-        return _items(await self._call(self._request("GET", route.template, route.path())))
+        return await self._many(paths.MITARBEITER)
 
     async def list_termine(
         self, kuerzel: str, von: str | None = None, bis: str | None = None, frnr: int | None = None
     ) -> list[JsonDict]:
         """Appointments of one employee; `von`/`bis` as `YYYY-MM-DD`. The filter is `frnr`
         (lowercase): `frNr` would be ignored and return everything (A18)."""
-        route = paths.TERMINE
-        params = {"kuerzel": kuerzel, "von": von, "bis": bis, "frnr": frnr}
-        return _items(await self._call(self._request("GET", route.template, route.path(), params=params)))
+        return await self._many(paths.TERMINE, {"kuerzel": kuerzel, "von": von, "bis": bis, "frnr": frnr})
 
     async def create_termin(self, payload: JsonDict) -> JsonDict:
-        route = paths.TERMINE
-        req = self._request("POST", route.template, route.path(), json_body=payload)
-        return _single(await self._call(req), self.system, "POST", route.template)
+        return await self._one("POST", paths.TERMINE, payload)
 
     async def update_termin(self, frnr: int, payload: JsonDict) -> JsonDict:
-        route = paths.TERMIN
-        req = self._request("PUT", route.template, route.path(frnr=frnr), json_body=payload)
-        return _single(await self._call(req), self.system, "PUT", route.template)
+        return await self._one("PUT", paths.TERMIN, payload, frnr=frnr)
 
     async def delete_termin(self, frnr: int) -> None:
         route = paths.TERMIN
         await self._call(self._request("DELETE", route.template, route.path(frnr=frnr)))
+
+    # -- shapes -----------------------------------------------------------------------------------
+    async def _one(
+        self, method: str, route: Route, payload: JsonDict | None = None, **ids: object
+    ) -> JsonDict:
+        """One call answered by one record: an object or a one-element list (A3, A4)."""
+        req = self._request(method, route.template, route.path(**ids), json_body=payload)
+        return _single(await self._call(req), self.system, method, route.template)
+
+    async def _many(
+        self, route: Route, params: Mapping[str, Any] | None = None, **ids: object
+    ) -> list[JsonDict]:
+        """A GET answered by a list of records (or a lone object)."""
+        req = self._request("GET", route.template, route.path(**ids), params=params)
+        return _items(await self._call(req))
 
     # -- raw, for the proxy ----------------------------------------------------------------------
     async def request(
