@@ -8,9 +8,10 @@ Field names stay as Advoware spells them (`betNr`, `kommKz`, `reihenfolgeIndex`)
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
@@ -23,6 +24,7 @@ from services.clients.routes import Route, template_for
 from services.clients.session import SessionSource
 from services.clients.tokens import TokenCache, TokenManager
 from services.clients.transport import HttpRequest, RawResponse
+from services.proxy import validate_proxy_path
 
 JsonDict = dict[str, Any]
 
@@ -257,10 +259,7 @@ def _same(actual: Any, wanted: str | None) -> bool:
 
 
 def _relative_path(path: str) -> str:
-    """Keep proxy paths below the base URL: no scheme, host or dot segments."""
-    clean = path.strip().lstrip("/")
-    dots = any(unquote(s) in ("..", ".") for s in clean.split("/"))  # `%2e%2e` too
-    if "://" in clean or dots or any(c in clean for c in "?#\\"):
-        raise ValueError("path must be a relative path below the Advoware base URL (query in params)")
-    # The transport sends paths as already encoded: encode what is not URL-safe, keep `%XX`.
+    """Keep proxy paths below the base URL: the proxy's own path rules (`validate_proxy_path`,
+    no length limit here), then encoded, as the transport sends paths already encoded."""
+    clean = validate_proxy_path(path, max_length=sys.maxsize)
     return quote(clean, safe="/%:@!$&'()*+,;=-._~")
