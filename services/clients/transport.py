@@ -101,6 +101,8 @@ class Transport:
             CallRecord(self.system, req.method, req.route, status, kind_of(req.method), req.data, duration)
         )
         level = logging.DEBUG if status.isdigit() and int(status) < 400 else logging.INFO
+        if not log.isEnabledFor(level):  # the hot path: no `extra` dict for a dropped line
+            return
         log.log(
             level,
             "%s %s %s -> %s in %.0f ms (attempt %d)",
