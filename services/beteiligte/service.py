@@ -72,7 +72,7 @@ class BeteiligteSyncService:
         try:
             return await self._audited(run)
         finally:
-            await self._release(key, token)
+            await self.release_lock(key, token)
 
     async def _audited(self, run: Run) -> SyncOutcome:
         with count_calls() as calls:
@@ -86,7 +86,7 @@ class BeteiligteSyncService:
         await record_audit(self.deps, run, outcome.status, calls)
         return outcome
 
-    async def _release(self, key: str, token: str) -> None:
+    async def release_lock(self, key: str, token: str) -> None:
         try:
             await self.lock.release(key, token)
         except Exception as exc:  # the TTL frees it; never hide the outcome behind this

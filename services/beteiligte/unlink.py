@@ -39,7 +39,7 @@ async def unlink(service: BeteiligteSyncService, entity_id: str) -> bool:
     try:
         return await _unlink(service, entity_id)
     finally:
-        await service._release(key, token)
+        await service.release_lock(key, token)
 
 
 async def _unlink(service: BeteiligteSyncService, entity_id: str) -> bool:
