@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,8 +39,27 @@ class Settings(BaseSettings):
     database_url: SecretStr = Field(SecretStr("sqlite:///data/service.db"), alias="DATABASE_URL")
     audit_retention_days: int = Field(180, alias="AUDIT_RETENTION_DAYS")
     audit_show_values: bool = Field(False, alias="AUDIT_SHOW_VALUES")
-    # Per-party lock; a crashed holder blocks its party at most this long.
-    beteiligte_lock_ttl_seconds: float = Field(900.0, alias="BETEILIGTE_LOCK_TTL_SECONDS")
+
+    # -- party sync (SYNC_RULES §8 of the project's rules; each documented in .env.example) ---
+    beteiligte_cron: str = Field("*/15 * * * *", alias="BETEILIGTE_CRON")
+    beteiligte_stale_hours: float = Field(24.0, gt=0, alias="BETEILIGTE_STALE_HOURS")
+    beteiligte_deleted_recheck_hours: float = Field(24.0, gt=0, alias="BETEILIGTE_DELETED_RECHECK_HOURS")
+    # Per-party lock, renewed by its holder every third of the TTL: a crashed holder frees it
+    # within one TTL.
+    beteiligte_lock_ttl_seconds: float = Field(60.0, gt=0, alias="BETEILIGTE_LOCK_TTL_SECONDS")
+    beteiligte_lock_retry_initial_seconds: float = Field(
+        2.0, gt=0, alias="BETEILIGTE_LOCK_RETRY_INITIAL_SECONDS"
+    )
+    beteiligte_lock_retry_max_seconds: float = Field(30.0, gt=0, alias="BETEILIGTE_LOCK_RETRY_MAX_SECONDS")
+    beteiligte_adopt_existing: bool = Field(True, alias="BETEILIGTE_ADOPT_EXISTING")
+    beteiligte_conflict_policy: Literal["espocrm_wins", "advoware_wins"] = Field(
+        "espocrm_wins", alias="BETEILIGTE_CONFLICT_POLICY"
+    )
+    sync_retry_schedule_minutes: str = Field("1,5,15,60,240", alias="SYNC_RETRY_SCHEDULE_MINUTES")
+    sync_max_failures: int = Field(5, ge=1, alias="SYNC_MAX_FAILURES")
+    sync_auto_reset_hours: float = Field(24.0, gt=0, alias="SYNC_AUTO_RESET_HOURS")
+    # /health is `degraded` while a party lock is held longer than this (a stuck sync).
+    health_locked_seconds: float = Field(600.0, gt=0, alias="HEALTH_LOCKED_SECONDS")
 
     # -- EspoCRM -----------------------------------------------------------------------------
     espocrm_api_base_url: str = Field("http://127.0.0.1:8081/api/v1", alias="ESPOCRM_API_BASE_URL")
@@ -92,6 +111,20 @@ class Settings(BaseSettings):
     simulator_advoware_port: int = Field(8082, alias="SIMULATOR_ADVOWARE_PORT")
     simulator_google_port: int = Field(8083, alias="SIMULATOR_GOOGLE_PORT")
     simulator_snapshot_dir: Path | None = Field(None, alias="SIMULATOR_SNAPSHOT_DIR")
+
+    @field_validator("sync_retry_schedule_minutes")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        try:
+            steps = [float(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError("comma-separated minutes, e.g. 1,5,15,60,240") from None
+        if not steps or any(v <= 0 for v in steps):
+            raise ValueError("at least one positive number of minutes")
+        return value
+
+    def retry_schedule(self) -> tuple[float, ...]:
+        return tuple(float(v) for v in self.sync_retry_schedule_minutes.split(",") if v.strip())
 
     def proxy_keys(self) -> list[str]:
         raw = self.proxy_api_keys.get_secret_value()

@@ -19,11 +19,10 @@ import typer
 from config import Settings, get_settings
 from engine.backends.base import Backend
 from engine.context import Locks, StateScope, new_trace_id
-from services.clients.advoware import AdvowareClient
 from services.clients.espocrm import EspoCrmClient
 from services.clients.session import SessionHolder
 from services.db import migrate_url
-from steps.deps import StateTokenCache, beteiligte_sync_settings, open_service_db
+from steps.deps import StateTokenCache, open_service_db
 
 from . import wiring
 
@@ -39,16 +38,17 @@ espocrm_app = typer.Typer(help="EspoCRM set-up.", no_args_is_help=True)
 async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
     """The party sync service outside the engine, sharing the running service's locks and
     token cache through the engine backend."""
-    from services.beteiligte.service import BeteiligteSyncService
+    from services.beteiligte.compose import build_service
 
     session = SessionHolder()
     async with wiring.connected_backend(settings) as backend:
         db = await open_service_db(settings)
         try:
-            advo = AdvowareClient.from_settings(settings, session, StateTokenCache(StateScope(backend)))
-            espo = EspoCrmClient.from_settings(settings, session)
-            sync = beteiligte_sync_settings(settings)
-            yield BeteiligteSyncService(espo, advo, db, Locks(backend), sync), backend
+            token_cache = StateTokenCache(StateScope(backend))
+            yield (
+                build_service(settings, session=session, token_cache=token_cache, db=db, lock=Locks(backend)),
+                backend,
+            )
         finally:
             await db.close()
             await session.close()
@@ -64,8 +64,9 @@ def _print_plan(plan: Any, show_values: bool) -> None:
     for c in plan.conflicts:
         detail = f" (EspoCRM {c.espo_value!r} / Advoware {c.advo_value!r})" if show_values else ""
         typer.echo(f"    conflict: {c.field} → {c.winner} wins{detail}")
-    for n in plan.notifications:
-        typer.echo(f"    notify {n.recipient}: {n.kind}")
+    for a in plan.actions:
+        if getattr(a, "kind", None) and getattr(a, "recipient", None):
+            typer.echo(f"    notify {a.recipient}: {a.kind}")
 
 
 @sync_app.command("beteiligte")

@@ -12,7 +12,7 @@ from typing import Any
 from config import Settings
 from engine.backends import create_backend
 from engine.backends.base import Backend
-from engine.project import ProjectConfig, apply_project_config, load_project_config
+from engine.project import ProjectConfig, apply_project_config, load_project_config, override_crons
 from engine.registry import Step, load_steps
 from engine.runtime import Engine, EngineOptions, Role
 from services.clients.session import close_shared_session
@@ -54,24 +54,16 @@ async def connected_backend(settings: Settings, kind: str | None = None) -> Asyn
         await backend.close()
 
 
+def cron_overrides(settings: Settings) -> dict[str, str]:
+    """Cron expressions the deployment sets (a step's `cron(..., override=NAME)`)."""
+    return {"BETEILIGTE_CRON": settings.beteiligte_cron}
+
+
 def load(settings: Settings) -> list[Step]:
-    steps = load_steps(steps_dirs(settings))
+    steps = override_crons(load_steps(steps_dirs(settings)), cron_overrides(settings))
     if "steps_dirs" in settings.model_fields_set:  # a foreign step set (tests, demos): defaults only
         return apply_project_config(steps, project().model_copy(update={"flows": {}}), PROJECT_CONFIG)
     return apply_project_config(steps, project(), PROJECT_CONFIG)
-
-
-def sync_health(settings: Settings) -> Any:
-    from services.clients.espocrm import EspoCrmClient
-    from services.clients.retry import RetryPolicy
-    from services.clients.session import shared_session
-    from services.health import SyncHealth
-
-    # One quick try: /health must answer fast even when EspoCRM is down.
-    crm = EspoCrmClient.from_settings(
-        settings, shared_session(), retry=RetryPolicy(max_tries=1), timeout_s=3.0
-    )
-    return SyncHealth(crm, settings.health_permanently_failed_threshold)
 
 
 def make_engine(
@@ -110,7 +102,6 @@ def make_engine(
         grace=settings.shutdown_grace_seconds,
         visibility_timeout=settings.visibility_timeout_seconds,
         dead_letter_threshold=settings.health_dead_letter_threshold,
-        health_checks=[sync_health(settings)] if any(s.name == "vmh-beteiligte-sync" for s in steps) else [],
         resources=resources,
         on_startup=[open_db],
         on_shutdown=[close_shared_session, close_db],

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from .backends.base import Backend, queue_name
+from .context import ContextFactory, new_trace_id
 from .http_server import HealthCheck, HttpApp
 from .registry import Step
 from .scheduler import CronScheduler
@@ -45,6 +46,22 @@ class EngineOptions:
     resources: dict[str, Any] = field(default_factory=dict)
 
 
+def step_health_checks(
+    backend: Backend, steps: Sequence[Step], resources: dict[str, Any]
+) -> list[HealthCheck]:
+    """The health checks steps declare (`config["health"]`), each run with a context of its step."""
+    contexts = ContextFactory(backend, steps, resources)
+
+    def bind(step: Step) -> HealthCheck:
+        async def check() -> dict[str, Any]:
+            assert step.health is not None
+            return await step.health(contexts.make(step, step.triggers[0], new_trace_id()))
+
+        return check
+
+    return [bind(s) for s in steps if s.health is not None]
+
+
 def all_queues(steps: Sequence[Step]) -> list[str]:
     return [queue_name(t.topic, s.name) for s in steps for t in s.triggers_of(QueueTrigger)]
 
@@ -66,7 +83,7 @@ class Engine:
                 self.steps,
                 max_body=opts.max_body,
                 request_timeout=opts.request_timeout,
-                health_checks=opts.health_checks,
+                health_checks=[*opts.health_checks, *step_health_checks(backend, self.steps, opts.resources)],
                 dead_letter_threshold=opts.dead_letter_threshold,
                 queues=all_queues(self.steps),
                 resources=opts.resources,

@@ -65,6 +65,9 @@ class QueueTrigger:
 @dataclass(frozen=True)
 class CronTrigger:
     expression: str
+    # Name under which the deployment may set another expression (e.g. "BETEILIGTE_CRON"):
+    # `engine.project.override_crons` applies it at start-up.
+    override: str | None = None
     kind: Literal["cron"] = "cron"
 
     def describe(self) -> str:
@@ -84,8 +87,8 @@ def queue(
     return QueueTrigger(topic=topic, input=input, config=config or QueueConfig())
 
 
-def cron(expression: str) -> CronTrigger:
-    return CronTrigger(expression=expression)
+def cron(expression: str, override: str | None = None) -> CronTrigger:
+    return CronTrigger(expression=expression, override=override)
 
 
 @dataclass

@@ -111,7 +111,9 @@ class Worker:
                 step,
                 t,
                 queue_name(t.topic, step.name),
-                t.config.visibility_timeout or max(default_visibility_timeout, t.config.timeout + 5),
+                # The lease is the visibility timeout, renewed by the heartbeat while the handler
+                # runs: a dead worker's jobs return within about one visibility timeout.
+                t.config.visibility_timeout or default_visibility_timeout,
             )
             for step in steps
             for t in step.triggers_of(QueueTrigger)

@@ -1,5 +1,6 @@
 """Adapters from the engine's `ctx` to what services need (DECISIONS 3): the per-process
-clients, a token cache over `ctx.state`. Not a step file (no `_step.py` suffix)."""
+clients, a token cache over `ctx.state`, the party sync service from its composition root.
+Not a step file (no `_step.py` suffix)."""
 
 from __future__ import annotations
 
@@ -42,16 +43,6 @@ def advoware(ctx: Any) -> AdvowareClient:
     return client
 
 
-def espocrm(ctx: Any) -> Any:
-    client = ctx.resources.get("espocrm")
-    if client is None:
-        from services.clients.espocrm import EspoCrmClient
-
-        client = EspoCrmClient.from_settings(settings_of(ctx), shared_session(), None)
-        ctx.resources["espocrm"] = client
-    return client
-
-
 async def open_service_db(settings: Settings) -> Any:
     """The service database, opened and migrated (DECISIONS 1: migrations run at start-up)."""
     from services.db import open_database
@@ -60,16 +51,6 @@ async def open_service_db(settings: Settings) -> Any:
     db = await open_database(url, show_values=settings.audit_show_values).connect()
     await db.migrate()
     return db
-
-
-def beteiligte_sync_settings(settings: Settings) -> Any:
-    from services.beteiligte.ports import SyncSettings
-
-    return SyncSettings(
-        admin_user_id=settings.espocrm_admin_user_id,
-        audit_show_values=settings.audit_show_values,
-        lock_ttl_s=settings.beteiligte_lock_ttl_seconds,
-    )
 
 
 async def database(ctx: Any) -> Any:
@@ -81,17 +62,33 @@ async def database(ctx: Any) -> Any:
 
 
 async def beteiligte_service(ctx: Any) -> Any:
-    """The party sync of this process; `ctx.locks` serves as its Lock port as it is."""
+    """The party sync of this process, from the one composition root; `ctx.locks` serves as its
+    Lock port as it is."""
     service = ctx.resources.get("beteiligte_service")
     if service is None:
-        from services.beteiligte.service import BeteiligteSyncService
+        from services.beteiligte.compose import build_service
 
-        s = settings_of(ctx)
-        service = BeteiligteSyncService(
-            espocrm(ctx), advoware(ctx), await database(ctx), ctx.locks, beteiligte_sync_settings(s)
+        service = build_service(
+            settings_of(ctx),
+            session=shared_session(),
+            token_cache=StateTokenCache(ctx.state),
+            db=await database(ctx),
+            lock=ctx.locks,
         )
         ctx.resources["beteiligte_service"] = service
     return service
+
+
+async def beteiligte_health(ctx: Any) -> dict[str, Any]:
+    """`/health`'s part of the party sync (permanently failed parties, locks held too long)."""
+    check = ctx.resources.get("beteiligte_health")
+    if check is None:
+        from services.beteiligte.compose import build_health
+
+        check = build_health(settings_of(ctx), shared_session(), ctx.locks.list)
+        ctx.resources["beteiligte_health"] = check
+    result: dict[str, Any] = await check()
+    return result
 
 
 def webhook_secrets(ctx: Any) -> Any:

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -184,13 +184,21 @@ class EspoCrmClient(ClientBase):
 
     # -- notifications and webhooks ---------------------------------------------------------------
     async def notify(
-        self, user_id: str, message: str, related_type: str | None = None, related_id: str | None = None
+        self,
+        user_id: str,
+        message: str,
+        related_type: str | None = None,
+        related_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> JsonDict:
         """An in-app message to a user. Not a data call (DECISIONS 11). A retry after an unclear
-        outcome could notify twice, so like any POST it is not retried then (OutcomeUnknown)."""
-        body = {"type": "Message", "userId": user_id, "message": message}
+        outcome could notify twice, so like any POST it is not retried then (OutcomeUnknown).
+        `data` tells notices apart: kind, entity, id, the Advoware id (SYNC_RULES §7)."""
+        body: JsonDict = {"type": "Message", "userId": user_id, "message": message}
         if related_type and related_id:
             body |= {"relatedType": related_type, "relatedId": related_id}
+        if data:
+            body["data"] = dict(data)
         route = paths.NOTIFICATION
         req = self._request("POST", route.template, route.path(), json_body=body, data=False)
         return _dict(await self._call(req))

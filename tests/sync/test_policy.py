@@ -1,4 +1,5 @@
-"""Table tests of the failure bookkeeping, the cron's selection and the round-trip rules."""
+"""Table tests of the retry policy (failure bookkeeping, cron selection) and the party's
+round-trip rules."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from services.beteiligte import bookkeeping as bk
-from services.beteiligte.mapping import format_espo_datetime
+from services.beteiligte import roundtrip
+from services.sync.espotime import format_espo_datetime
+from services.sync.policy import RetryPolicy
 from tests.beteiligte.factories import NOW
+
+POLICY = RetryPolicy()
 
 
 def at(minutes: float) -> str:
@@ -20,7 +24,7 @@ def at(minutes: float) -> str:
     [(0, "failed", 1), (1, "failed", 5), (2, "failed", 15), (3, "failed", 60)],
 )
 def test_failure_schedule(previous_count, status, next_retry_minutes) -> None:
-    update = bk.on_failure({"syncRetryCount": previous_count}, "boom", NOW)
+    update = POLICY.on_failure({"syncRetryCount": previous_count}, "boom", NOW)
     assert update.fields == {
         "syncStatus": status,
         "syncRetryCount": previous_count + 1,
@@ -31,7 +35,7 @@ def test_failure_schedule(previous_count, status, next_retry_minutes) -> None:
 
 
 def test_fifth_failure_is_permanent_with_auto_reset_and_notification() -> None:
-    update = bk.on_failure({"syncRetryCount": 4, "syncNextRetry": at(-1)}, RuntimeError("down"), NOW)
+    update = POLICY.on_failure({"syncRetryCount": 4, "syncNextRetry": at(-1)}, "down", NOW)
     assert update.fields == {
         "syncStatus": "permanently_failed",
         "syncRetryCount": 5,
@@ -43,17 +47,27 @@ def test_fifth_failure_is_permanent_with_auto_reset_and_notification() -> None:
 
 
 def test_schedule_and_thresholds_are_parameters() -> None:
-    update = bk.on_failure({"syncRetryCount": 1}, "x", NOW, schedule=(0.01, 0.02), max_failures=3)
+    policy = RetryPolicy(schedule_minutes=(0.01, 0.02), max_failures=3, auto_reset_hours=1 / 3600)
+    update = policy.on_failure({"syncRetryCount": 1}, "x", NOW)
     assert update.fields["syncStatus"] == "failed"
     assert update.fields["syncNextRetry"] == format_espo_datetime(NOW + timedelta(minutes=0.02))
-    final = bk.on_failure(
-        {"syncRetryCount": 2}, "x", NOW, max_failures=3, auto_reset_after=timedelta(seconds=1)
-    )
+    final = policy.on_failure({"syncRetryCount": 2}, "x", NOW)
     assert final.fields["syncAutoResetAt"] == format_espo_datetime(NOW + timedelta(seconds=1))
 
 
+def test_permanently_failed_is_one_episode() -> None:
+    """DECISIONS 27: one notice and one reset time, set at the transition; later failures of the
+    same episode change neither."""
+    start = POLICY.on_failure({"syncRetryCount": 4}, "down", NOW)
+    record = {"syncRetryCount": 4, **start.fields}
+    later = POLICY.on_failure(record, "still down", NOW + timedelta(hours=3))
+    assert start.notify and not later.notify and later.permanent
+    assert "syncAutoResetAt" not in later.fields and "syncStatus" not in later.fields
+    assert later.fields == {"syncRetryCount": 6, "syncErrorMessage": "still down"}
+
+
 def test_permanent_failure_without_auto_reset() -> None:
-    update = bk.on_failure(
+    update = POLICY.on_failure(
         {"syncRetryCount": 0, "syncAutoResetAt": at(5)}, "ignored field", NOW, permanent=True
     )
     assert update.fields["syncStatus"] == "permanently_failed"
@@ -62,13 +76,13 @@ def test_permanent_failure_without_auto_reset() -> None:
 
 
 def test_error_message_is_truncated_to_2000_chars() -> None:
-    message = bk.on_failure({}, "x" * 5000, NOW).fields["syncErrorMessage"]
+    message = POLICY.on_failure({}, "x" * 5000, NOW).fields["syncErrorMessage"]
     assert len(message) == 2000
-    assert bk.on_failure({}, "y" * 2000, NOW).fields["syncErrorMessage"] == "y" * 2000
+    assert POLICY.on_failure({}, "y" * 2000, NOW).fields["syncErrorMessage"] == "y" * 2000
 
 
 def test_on_success_clears_only_what_is_set() -> None:
-    assert bk.on_success({"syncStatus": "dirty", "syncRetryCount": 0}, NOW) == {
+    assert POLICY.on_success({"syncStatus": "dirty", "syncRetryCount": 0}, NOW) == {
         "syncStatus": "clean",
         "advowareLastSync": "2026-03-29 12:00:00",
     }
@@ -78,7 +92,7 @@ def test_on_success_clears_only_what_is_set() -> None:
         "syncNextRetry": at(1),
         "advowareDeletedAt": at(-9),
     }
-    assert bk.on_success(dirty, NOW) == {
+    assert POLICY.on_success(dirty, NOW) == {
         "syncStatus": "clean",
         "advowareLastSync": "2026-03-29 12:00:00",
         "syncRetryCount": 0,
@@ -99,7 +113,7 @@ def test_on_success_clears_only_what_is_set() -> None:
     ],
 )
 def test_retry_due(record, expected) -> None:
-    assert bk.retry_due(record, NOW) == expected
+    assert POLICY.retry_due(record, NOW) == expected
 
 
 @pytest.mark.parametrize(
@@ -124,17 +138,21 @@ def test_retry_due(record, expected) -> None:
     ],
 )
 def test_cron_wants(record, expected) -> None:
-    assert bk.cron_wants(record, NOW) == expected
+    assert POLICY.cron_wants(record, NOW) == expected
 
 
 def test_cron_staleness_is_a_parameter() -> None:
     record = {"syncStatus": "clean", "advowareLastSync": at(-2)}
-    assert bk.cron_wants(record, NOW, stale_after=timedelta(minutes=1)) == "sync"
+    assert RetryPolicy(stale_hours=1 / 60).cron_wants(record, NOW) == "sync"
 
 
 def test_reset_fields() -> None:
     record = {"syncStatus": "permanently_failed", "syncRetryCount": 5, "syncAutoResetAt": at(-1)}
-    assert bk.reset_fields(record) == {"syncStatus": "failed", "syncRetryCount": 0, "syncAutoResetAt": None}
+    assert POLICY.reset_fields(record) == {
+        "syncStatus": "failed",
+        "syncRetryCount": 0,
+        "syncAutoResetAt": None,
+    }
 
 
 SENT = {
@@ -158,40 +176,17 @@ SENT = {
     ],
 )
 def test_validate_roundtrip(stored, expected) -> None:
-    assert bk.validate_roundtrip(SENT, stored) == expected
-
-
-def test_validate_roundtrip_can_be_narrowed_to_critical_fields() -> None:
-    stored = {**SENT, "titel": "Prof."}
-    assert bk.validate_roundtrip(SENT, stored, fields=bk.CRITICAL_FIELDS) == []
-    assert bk.validate_roundtrip(SENT, stored) == ["titel"]
+    assert roundtrip.validate_roundtrip(SENT, stored) == expected
 
 
 def test_same_mismatch_twice_is_permanent_a_different_one_is_not() -> None:
-    fp = bk.mismatch_fingerprint(["rechtsform"], SENT, {**SENT, "rechtsform": "AG"})
-    verdict, record = bk.judge_roundtrip(["rechtsform"], fp, "e1", None)
-    assert verdict == "retry" and record == {
-        "fields": ["rechtsform"],
-        "fingerprint": fp,
-        "espo": "e1",
-        "permanent": False,
-    }
-    assert bk.judge_roundtrip(["rechtsform"], fp, "e1", record)[0] == "permanent"
-    other = bk.mismatch_fingerprint(["rechtsform"], SENT, {**SENT, "rechtsform": "KG"})
-    assert bk.judge_roundtrip(["rechtsform"], other, "e1", record)[0] == "retry"
-    assert bk.judge_roundtrip([], fp, "e1", record) == ("ok", None)
-
-
-def test_roundtrip_block_holds_until_espocrm_changes() -> None:
-    record = {"syncStatus": "permanently_failed", "lastName": "Muster", "rechtsform": "e.K."}
-    fp = bk.espo_record_fingerprint(record)
-    snapshot = {"roundtripMismatch": {"permanent": True, "espo": fp}}
-    assert bk.roundtrip_blocked(record, snapshot)
-    assert bk.roundtrip_blocked({**record, "modifiedAt": "2030-01-01 00:00:00"}, snapshot)
-    assert not bk.roundtrip_blocked({**record, "rechtsform": "GbR"}, snapshot)
-    assert not bk.roundtrip_blocked({**record, "syncStatus": "failed"}, snapshot)
-    assert not bk.roundtrip_blocked(record, {"roundtripMismatch": {"permanent": False, "espo": fp}})
-    assert not bk.roundtrip_blocked(record, None)
+    fp = roundtrip.mismatch_fingerprint(["rechtsform"], SENT, {**SENT, "rechtsform": "AG"})
+    verdict, record = roundtrip.judge_roundtrip(["rechtsform"], fp, None)
+    assert verdict == "retry" and record == {"fields": ["rechtsform"], "fingerprint": fp, "permanent": False}
+    assert roundtrip.judge_roundtrip(["rechtsform"], fp, record)[0] == "permanent"
+    other = roundtrip.mismatch_fingerprint(["rechtsform"], SENT, {**SENT, "rechtsform": "KG"})
+    assert roundtrip.judge_roundtrip(["rechtsform"], other, record)[0] == "retry"
+    assert roundtrip.judge_roundtrip([], fp, record) == ("ok", None)
 
 
 @pytest.mark.parametrize(
@@ -205,4 +200,4 @@ def test_roundtrip_block_holds_until_espocrm_changes() -> None:
     ],
 )
 def test_bookkeeping_due(record, webhook, due) -> None:
-    assert bk.bookkeeping_due(record, NOW, webhook=webhook) is due
+    assert POLICY.bookkeeping_due(record, NOW, webhook=webhook) is due

@@ -1,16 +1,16 @@
-"""Table tests of `plan_sync`, one block per variant (SYNC_RULES §1)."""
+"""Table tests of the party decisions, one block per variant (SYNC_RULES §1), each run through
+the core's real runner with an in-memory executor (`harness.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.beteiligte import bookkeeping
 from services.beteiligte.mapping import FIELDS
-from services.beteiligte.plan import BOOKKEEPING_ATTRS, NOT_FOUND, plan_sync
+from services.sync.actions import Call, Patch
+from services.sync.policy import BOOKKEEPING_ATTRS
 from tests.beteiligte.factories import (
     BASE,
     COMPANY,
-    NOW,
     STALE,
     advo,
     company_advo,
@@ -18,10 +18,7 @@ from tests.beteiligte.factories import (
     espo,
     snap,
 )
-
-
-def plan(espo_record, advo_record, snapshot, **kw):
-    return plan_sync(espo_record, advo_record, snapshot, now=NOW, admin_user_id="admin", **kw)
+from tests.beteiligte.harness import NOT_FOUND, plan
 
 
 def data_of(update) -> dict:
@@ -42,14 +39,13 @@ def test_create_person_maps_all_filled_fields_and_writes_back_once() -> None:
         "geburtsdatum": "1980-01-05T00:00:00",
     }
     assert p.advoware_update is None
-    settled = p.settle_advoware(row_id="NEWROW", betnr=555)
-    assert settled.espo_update["betnr"] == 555
-    assert settled.espo_update["advowareRowId"] == "NEWROW"
-    assert settled.espo_update["syncStatus"] == "clean"
-    assert settled.espo_update["advowareLastSync"] == "2026-03-29 12:00:00"
-    assert settled.new_snapshot["rowId"] == "NEWROW"
-    assert settled.new_snapshot["kind"] == "person"
-    assert settled.new_snapshot["party"]["titel"] is None
+    assert p.espo_update["betnr"] == 555
+    assert p.espo_update["advowareRowId"] == "NEWROW"
+    assert p.espo_update["syncStatus"] == "clean"
+    assert p.espo_update["advowareLastSync"] == "2026-03-29 12:00:00"
+    assert p.new_snapshot["rowId"] == "NEWROW"
+    assert p.new_snapshot["kind"] == "person"
+    assert p.new_snapshot["party"]["titel"] is None
 
 
 def test_create_company_sends_firmenname_and_empty_vorname() -> None:
@@ -64,11 +60,17 @@ def test_create_is_skipped_by_a_to_espocrm_run() -> None:
     assert plan(espo(betnr=None), None, None, direction="to_espocrm").is_noop
 
 
-def test_linked_party_without_advoware_record_is_a_caller_error() -> None:
-    with pytest.raises(ValueError):
-        plan(espo(), None, snap())
-    with pytest.raises(ValueError):
-        plan(espo(), [], snap())
+def test_post_failure_leaves_no_snapshot_and_no_write() -> None:
+    p = plan(espo(betnr=None), None, None, fail=("create_party",))
+    assert p.applied.failure is not None and p.new_snapshot is None
+    assert p.applied.written == {} and p.applied.kept == {}
+
+
+def test_espocrm_write_failure_after_post_keeps_the_link_for_the_failure_booking() -> None:
+    p = plan(espo(betnr=None), None, None, fail=("patch",))
+    ref = ("CBeteiligte", espo()["id"])
+    assert p.applied.kept[ref] == {"betnr": 555, "advowareRowId": "NEWROW"}
+    assert p.new_snapshot["rowId"] == "NEWROW"  # the POST is applied: its state is stored
 
 
 def test_advoware_one_element_list_is_unwrapped() -> None:
@@ -129,6 +131,12 @@ def test_initial_sync_of_equal_records_stores_the_snapshot_and_writes_bookkeepin
     assert due.bookkeeping_only and set(due.espo_update) == {"syncStatus", "advowareLastSync"}
 
 
+def test_initial_sync_whose_put_failed_stores_nothing_and_notifies_nothing() -> None:
+    p = plan(espo(anrede="Herr"), advo(anrede="Frau", titel=""), None, fail=("update_party",))
+    assert p.new_snapshot is None and p.notifications == ()
+    assert [c.field for c in p.conflicts] == ["anrede"]
+
+
 # --- update against the snapshot -------------------------------------------------------------
 
 
@@ -156,7 +164,12 @@ def test_advoware_edit_is_invisible_while_row_id_is_unchanged() -> None:
 
 def test_espocrm_only_change_is_a_read_modify_write_put() -> None:
     current = advo(extraField="dropped", handelsRegisterNummer=None)
-    p = plan(espo(syncStatus="dirty", rechtsform="e.K."), current, snap())
+    p = plan(
+        espo(syncStatus="dirty", rechtsform="e.K."),
+        current,
+        snap(),
+        stored=lambda b: {**current, **b, "rowId": "ROW9"},
+    )
     assert p.espo_changed == ("rechtsform",) and p.advo_changed == ()
     assert p.advoware_update == {
         "name": "Mustermann",
@@ -169,12 +182,18 @@ def test_espocrm_only_change_is_a_read_modify_write_put() -> None:
         "registergericht": None,
     }
     assert data_of(p.espo_update) == {}
-    stored = {**current, **p.advoware_update, "rowId": "ROW9"}
-    settled = p.settle_advoware(row_id="ROW9", stored=stored)
-    assert settled.espo_update["advowareRowId"] == "ROW9"
-    assert settled.espo_update["syncStatus"] == "clean"
-    assert settled.new_snapshot["rowId"] == "ROW9"
-    assert settled.new_snapshot["party"]["rechtsform"] == "e.K."
+    assert p.espo_update["advowareRowId"] == "ROW9"
+    assert p.espo_update["syncStatus"] == "clean"
+    assert p.new_snapshot["rowId"] == "ROW9"
+    assert p.new_snapshot["party"]["rechtsform"] == "e.K."
+
+
+def test_the_put_is_the_first_action_and_the_espocrm_write_comes_once_after_it() -> None:
+    p = plan(espo(syncStatus="dirty", titel="Prof."), advo(rowId="ROW2", anrede="Frau"), snap())
+    kinds = [type(a).__name__ for a in p.decision.actions if isinstance(a, Call | Patch)]
+    assert kinds == ["Call", "Patch"]
+    assert [op for op, _ in p.applied.answers.items()] == ["advoware.put_party"]
+    assert len(p.applied.written) == 1
 
 
 def test_modified_at_is_never_a_change() -> None:
@@ -206,8 +225,21 @@ def test_same_field_changed_on_both_sides_is_a_conflict_by_policy(
     assert (p.advoware_update or {}).get("titel") == advo_gets
     assert data_of(p.espo_update).get("titel") == espo_gets
     (notice,) = p.notifications
-    assert notice.kind == "conflict" and notice.recipient == "user-1" and notice.fields == ("titel",)
+    assert notice.kind == "conflict" and notice.recipient == "user-1" and "titel" in notice.message
     assert "Prof." not in notice.message and "PD Dr." not in notice.message  # no personal data
+
+
+@pytest.mark.parametrize("failing", ["update_party", "patch"])
+def test_a_failed_write_keeps_the_conflict_for_the_next_run(failing) -> None:
+    """DECISIONS 22: the snapshot does not advance for the failed write; no notice is sent; the
+    next run sees the same conflict and notifies when it resolves it."""
+    policy = "espocrm_wins" if failing == "update_party" else "advoware_wins"
+    e, a = espo(syncStatus="dirty", titel="Prof."), advo(rowId="ROW2", titel="PD Dr.")
+    p = plan(e, a, snap(), policy=policy, fail=(failing,))
+    assert p.notifications == ()
+    assert p.new_snapshot["party"]["titel"] == "Dr." and p.new_snapshot["rowId"] == "ROW1"
+    nxt = plan(e, a, p.new_snapshot, policy=policy)
+    assert [c.field for c in nxt.conflicts] == ["titel"] and len(nxt.notifications) == 1
 
 
 def test_conflict_notification_falls_back_to_admin() -> None:
@@ -235,7 +267,7 @@ def test_row_id_changed_but_values_equal_writes_no_data() -> None:
 def test_field_cleared_in_espocrm_is_sent_as_empty_string() -> None:
     p = plan(espo(syncStatus="dirty", titel=None, dateOfBirth=""), advo(), snap())
     assert p.advoware_update["titel"] == "" and p.advoware_update["geburtsdatum"] == ""
-    assert p.new_snapshot is None or p.new_snapshot["party"]["titel"] is None
+    assert p.new_snapshot["party"]["titel"] is None
 
 
 def test_field_cleared_in_advoware_is_null_in_espocrm_and_nothing_else_is_null() -> None:
@@ -280,17 +312,17 @@ def test_to_advoware_run_keeps_the_advoware_change_pending() -> None:
         advo(rowId="ROW2", anrede="Frau"),
         snap(),
         direction="to_advoware",
+        stored=lambda b: {**advo(), **b, "rowId": "ROW3"},
     )
     assert p.advoware_update["titel"] == "Prof." and p.advoware_update["anrede"] == "Frau"  # not reverted
     assert data_of(p.espo_update) == {}
     assert "syncStatus" not in (p.espo_update or {})
-    settled = p.settle_advoware(row_id="ROW3", stored={**advo(), **p.advoware_update})
-    assert settled.new_snapshot["rowId"] == "ROW1"  # old rowId: Advoware is compared field by field
-    assert settled.new_snapshot["party"]["anrede"] == "Herr"
+    assert p.new_snapshot["rowId"] == "ROW1"  # old rowId: Advoware is compared field by field
+    assert p.new_snapshot["party"]["anrede"] == "Herr"
     nxt = plan(
         espo(syncStatus="dirty", titel="Prof."),
         advo(rowId="ROW3", titel="Prof.", anrede="Frau"),
-        settled.new_snapshot,
+        p.new_snapshot,
     )
     assert data_of(nxt.espo_update) == {"anrede": "Frau"} and not nxt.writes_advoware
 
@@ -299,8 +331,8 @@ def test_conflict_not_applied_by_a_one_way_run_is_reported_by_the_next_run() -> 
     e, a = espo(syncStatus="dirty", titel="Prof."), advo(rowId="ROW2", titel="PD Dr.")
     one_way = plan(e, a, snap(), direction="to_espocrm")
     assert one_way.conflicts == () and one_way.notifications == ()
-    assert one_way.new_snapshot is None or one_way.new_snapshot["party"]["titel"] == "Dr."
-    nxt = plan(e, a, one_way.new_snapshot or snap())
+    assert one_way.new_snapshot["party"]["titel"] == "Dr."
+    nxt = plan(e, a, one_way.new_snapshot)
     assert [c.field for c in nxt.conflicts] == ["titel"]
 
 
@@ -313,8 +345,9 @@ def test_not_found_marks_deleted_and_notifies_once() -> None:
     assert p.espo_update["syncStatus"] == "deleted_in_advoware"
     assert p.espo_update["advowareDeletedAt"] == "2026-03-29 12:00:00"
     assert [n.kind for n in p.notifications] == ["deleted_in_advoware"]
-    assert p.new_snapshot is None
-    assert plan(espo(syncStatus="deleted_in_advoware"), NOT_FOUND, snap()).is_noop
+    assert p.new_snapshot["party"] == snap()["party"]  # unchanged
+    again = plan(espo(syncStatus="deleted_in_advoware"), NOT_FOUND, snap())
+    assert again.variant == "gone" and again.is_noop
 
 
 # --- bookkeeping-only outcomes ---------------------------------------------------------------
@@ -388,9 +421,8 @@ def test_dates_keep_their_day_both_ways(advo_value, espo_value) -> None:
 def test_person_becoming_a_company_in_espocrm() -> None:
     p = plan(espo(syncStatus="dirty", firmenname="Mustermann GmbH", rechtsform="GmbH"), advo(), snap())
     assert p.advoware_update["name"] == "Mustermann GmbH" and p.advoware_update["vorname"] == ""
-    settled = p.settle_advoware(row_id="R9", stored={**advo(), **p.advoware_update})
-    assert settled.new_snapshot["kind"] == "company" and settled.new_snapshot["party"]["vorname"] is None
-    assert settled.roundtrip_failed == ()
+    assert p.new_snapshot["kind"] == "company" and p.new_snapshot["party"]["vorname"] is None
+    assert p.roundtrip_failed == ()
 
 
 def test_company_becoming_a_person_in_espocrm() -> None:
@@ -428,39 +460,36 @@ def test_person_without_vorname_in_advoware_stays_a_person() -> None:
 
 def test_roundtrip_mismatch_fails_then_permanently_fails_on_the_same_mismatch() -> None:
     e = espo(syncStatus="dirty", rechtsform="e.K.")
-    first = plan(e, advo(), snap())
-    ignored = {**advo(), **first.advoware_update, "rechtsform": "Privatperson"}
-    s1 = first.settle_advoware(row_id="R2", stored=ignored)
-    assert s1.roundtrip_failed == ("rechtsform",)
+    ignore = lambda b: {**advo(), **b, "rechtsform": "Privatperson", "rowId": "R2"}  # noqa: E731
+    s1 = plan(e, advo(), snap(), stored=ignore)
+    assert s1.roundtrip_failed and "rechtsform" in s1.roundtrip_failed[0]
     assert s1.espo_update["syncStatus"] == "failed" and "rechtsform" in s1.espo_update["syncErrorMessage"]
     assert s1.espo_update["advowareRowId"] == "R2"
     assert s1.new_snapshot["rowId"] == "R2"  # our own write is not mistaken for an Advoware change
-    assert s1.new_snapshot["party"]["rechtsform"] == "Privatperson"  # EspoCRM side not advanced
+    assert s1.new_snapshot["party"]["rechtsform"] == "Privatperson"  # what Advoware holds
     e.update(s1.espo_update)
-    second = plan(e, advo(rowId="R2"), s1.new_snapshot)
-    assert second.advoware_update["rechtsform"] == "e.K."  # retried
-    s2 = second.settle_advoware(row_id="R3", stored={**ignored, "rowId": "R3"})
+    s2 = plan(e, advo(rowId="R2"), s1.new_snapshot, stored=lambda b: {**ignore(b), "rowId": "R3"})
+    assert s2.advoware_update["rechtsform"] == "e.K."  # retried
     assert s2.espo_update["syncStatus"] == "permanently_failed"
     assert "syncAutoResetAt" not in s2.espo_update
     assert [n.kind for n in s2.notifications] == ["permanently_failed"]
-    e.update(s2.espo_update)
-    assert bookkeeping.roundtrip_blocked(e, s2.new_snapshot)
-    assert not bookkeeping.roundtrip_blocked({**e, "rechtsform": "GbR"}, s2.new_snapshot)  # edited
-    assert not bookkeeping.roundtrip_blocked({**e, "syncStatus": "dirty"}, s2.new_snapshot)
 
 
-def test_successful_settle_clears_a_stored_mismatch() -> None:
-    old = snap(
-        roundtripMismatch={"fields": ["rechtsform"], "fingerprint": "x", "espo": "y", "permanent": False}
-    )
+def test_successful_write_clears_a_stored_mismatch() -> None:
+    old = snap(roundtripMismatch={"fields": ["rechtsform"], "fingerprint": "x", "permanent": False})
     p = plan(espo(syncStatus="failed", rechtsform="e.K.", syncRetryCount=1), advo(), old)
-    s = p.settle_advoware(row_id="R2", stored={**advo(), **p.advoware_update})
-    assert s.new_snapshot["roundtripMismatch"] is None and s.espo_update["syncStatus"] == "clean"
+    assert p.new_snapshot["roundtripMismatch"] is None and p.espo_update["syncStatus"] == "clean"
 
 
 def test_espocrm_write_failure_after_put_keeps_the_advoware_change_detectable() -> None:
-    p = plan(espo(syncStatus="dirty", titel="Prof."), advo(rowId="ROW2", anrede="Frau"), snap())
-    partial = p.snapshot_for(advoware_ok=True, espo_ok=False, row_id="ROW3")
+    p = plan(
+        espo(syncStatus="dirty", titel="Prof."),
+        advo(rowId="ROW2", anrede="Frau"),
+        snap(),
+        fail=("patch",),
+        stored=lambda b: {**advo(), **b, "rowId": "ROW3"},
+    )
+    partial = p.new_snapshot
     assert partial["party"]["titel"] == "Prof." and partial["party"]["anrede"] == "Herr"
     assert partial["rowId"] == "ROW1"
     nxt = plan(
