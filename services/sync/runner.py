@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.sync.actions import Action, Call, Note, Notify, Patch, RecordRef, Settlement
+from services.sync.locking import LockLost
 
 
 class Executor(Protocol):
@@ -106,6 +107,8 @@ class _Run:
         for index, action in enumerate(self.actions):
             try:
                 await self._step(index, action)
+            except LockLost:
+                raise  # not a failed write: this run may not write anything any more
             except Exception as exc:  # the one place a failed write is caught
                 assert isinstance(action, Call | Patch)
                 self._fail(action, exc, index)
@@ -113,6 +116,8 @@ class _Run:
         for ref in [r for r, p in self.pending.items() if p.merged() != self.applied.written.get(r)]:
             try:  # answers contributed to a record after (or without) its planned write
                 await self._write(ref)
+            except LockLost:
+                raise
             except Exception as exc:
                 self._fail(Patch(ref[0], ref[1], self.pending[ref].merged()), exc, len(self.actions))
                 return self._finish()
