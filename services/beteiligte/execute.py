@@ -8,6 +8,7 @@ never lost); a round-trip block is remembered. Shared by the create and the upda
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from services.beteiligte import summary
@@ -24,14 +25,18 @@ from services.sync.policy import FailureUpdate
 from services.sync.runner import Applied, run
 
 SUMMED_KINDS = frozenset({"conflict", "linked_existing"})
+HELD = "heldNotices"  # snapshot key: notices of a write whose outcome is not known yet
 
 
 async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOutcome:
     applied = await run(decision.actions, PartyExecutor(deps.espo, deps.advo, deps.db), guard=run_.guard)
     run_.decision.update(audit_of(decision, applied))
-    notices = await _hold_for_summary(deps, run_, decision, applied.notices)
+    released, held = held_notices(decision, applied)
+    notices = await _hold_for_summary(deps, run_, decision, [*applied.notices, *released])
     betnr = _betnr(decision, applied)
     snapshot = next_snapshot(decision, applied)
+    if snapshot is not None and (held or HELD in (decision.old_snapshot or {})):
+        snapshot[HELD] = [dataclasses.asdict(n) for n in held]
     rows = to_outbox(notices, deps.settings.admin_user_id, {"betnr": betnr} if betnr else None)
     if snapshot is not None and betnr is not None and not unchanged(snapshot, decision.old_snapshot):
         answered = bool(set(applied.answers))
@@ -106,6 +111,20 @@ async def _hold_for_summary(
     if held:
         run_.decision["notice"] = "admin_summary"
     return [n for n in notices if n.kind not in SUMMED_KINDS]
+
+
+def held_notices(decision: PartyDecision, applied: Applied) -> tuple[list[Notify], list[Notify]]:
+    """(notices to send now, notices to keep holding). A conflict notice whose resolving write
+    failed without a clear answer is held in the snapshot: if a later run no longer sees that
+    conflict, the write had been applied and the notice goes out; if it sees it again, that run
+    notifies as usual when it resolves it. Never lost, never sent twice."""
+    old = [Notify(**n) for n in ((decision.old_snapshot or {}).get(HELD) or [])]
+    planned = {a.key for a in decision.actions if isinstance(a, Notify)}
+    sent = {n.key for n in applied.notices}
+    released = [n for n in old if n.key not in planned]
+    held = [n for n in old if n.key in planned and n.key not in sent]
+    held += [n for n in applied.maybe_notices if n.key not in {h.key for h in held}]
+    return released, held
 
 
 def _betnr(decision: PartyDecision, applied: Applied) -> int | None:

@@ -32,8 +32,12 @@ def _norm(value: Any) -> Any:
 
 
 def classify(wanted: Party, kind: Kind, candidate: Mapping[str, Any]) -> Verdict | None:
-    """The verdict for one search result; None when it is of the other kind (never a match)."""
-    if advo_kind(candidate) != kind:
+    """The verdict for one search result; None when it is surely of the other kind.
+
+    A candidate with a first name is a person; one without may be a company or a person without
+    first name (Advoware cannot tell, and the party this service POSTed for such a person looks
+    exactly like that), so names and discriminating fields decide."""
+    if kind == "company" and advo_kind(candidate) == "person":
         return None
     found = advo_to_party(candidate, kind)
     if any(_norm(wanted.get(f)) != _norm(found.get(f)) for f in ("name", "vorname")):

@@ -32,6 +32,7 @@ from services.beteiligte.mapping import (
     advo_to_party,
     advoware_create_payload,
     advoware_put_payload,
+    clean_text,
     espo_kind,
     espo_to_party,
     format_espo_datetime,
@@ -108,8 +109,13 @@ def recipient_of(
 
 
 def kind_mismatch(record: Mapping[str, Any], advo_record: Mapping[str, Any]) -> bool:
-    """At first link: a person on one side and a company on the other (DECISIONS 25)."""
-    return espo_kind(record) != advo_kind(advo_record)
+    """At first link: surely a person on one side and a company on the other (DECISIONS 25).
+
+    Advoware's kind is its `vorname` rule; a person whose EspoCRM record has no first name
+    cannot be told from a company there, so only a definite difference counts."""
+    if espo_kind(record) == "company":
+        return advo_kind(advo_record) == "person"
+    return advo_kind(advo_record) == "company" and bool(clean_text(record.get("firstName")))
 
 
 # --- linked --------------------------------------------------------------------------------
@@ -178,13 +184,37 @@ def decide_linked(
     )
 
 
+def snapshot_of_post(record: Mapping[str, Any], payload: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What both sides held right after this service's own POST: the payload as POSTed (the
+    create intent keeps it). A run that lost the POST's answer, or crashed before storing the
+    snapshot, compares with it instead of falling back to the initial-sync rules — where a field
+    cleared since would look empty and be filled back from Advoware. No rowId: Advoware is then
+    compared field by field."""
+    if not payload:
+        return None
+    kind = espo_kind(record)
+    return {
+        "party": advo_to_party(payload, kind).to_json(),
+        "kind": kind,
+        "rowId": None,
+        "assignedUserId": record.get("assignedUserId"),
+    }
+
+
 def decide_link(
-    record: Mapping[str, Any], betnr: int, advo_record: Mapping[str, Any], facts: Facts, *, how: str
+    record: Mapping[str, Any],
+    betnr: int,
+    advo_record: Mapping[str, Any],
+    facts: Facts,
+    *,
+    how: str,
+    base: Mapping[str, Any] | None = None,
 ) -> PartyDecision:
-    """First link of an existing Advoware party: the initial sync, the link fields kept even
-    when a later write fails, and one notice ("linked to existing Advoware party N")."""
+    """First link of an existing Advoware party: the initial sync (or, for the party our own
+    interrupted POST created, an update against `base`), the link fields kept even when a later
+    write fails, and one notice ("linked to existing Advoware party N")."""
     linked = {**record, "betnr": betnr}
-    decision = decide_linked(linked, advo_record, None, facts)
+    decision = decide_linked(linked, advo_record, base, facts)
     link = Patch(
         ENTITY, str(record["id"]), {"betnr": betnr, "advowareRowId": advo_record.get("rowId")}, keep=True
     )

@@ -25,7 +25,7 @@ from services.beteiligte.flows.delete import deleted_in_espocrm
 from services.beteiligte.flows.unlink import unlink
 from services.beteiligte.flows.update import check
 from services.beteiligte.ports import Action, Clock, Direction, SyncOutcome, SyncSettings
-from services.beteiligte.rules import ENTITY
+from services.beteiligte.rules import ENTITY, snapshot_of_post
 from services.clients.calls import count_calls
 from services.clients.errors import NotFound
 from services.db import AuditEntry, AuditRecord, utc_now
@@ -143,9 +143,15 @@ class BeteiligteSyncService:
         if not record.get("betnr"):
             return await create(self.deps, run, record)
         snapshot = await self.db.get_snapshot(run.entity_id)
-        if not run.dry_run and await self.db.get_intent(run.entity_id) is not None:
-            await self.db.clear_intent(run.entity_id)  # linked meanwhile: the intent is done
-        return await check(self.deps, run, record, snapshot)
+        intent = await self.db.get_intent(run.entity_id)
+        # Linked by this service's own create (the EspoCRM write got through, the rest did not).
+        ours = intent is not None and intent.betnr == int(record["betnr"])
+        if ours and snapshot is None:  # our own create, its snapshot lost to a crash
+            snapshot = snapshot_of_post(record, intent.payload if intent else None)
+        outcome = await check(self.deps, run, record, snapshot, ours=ours)
+        if intent is not None and not run.dry_run and await self.db.get_snapshot(run.entity_id):
+            await self.db.clear_intent(run.entity_id)  # linked and synced meanwhile: done
+        return outcome
 
     async def _still_blocked(self, run: Run, record: Mapping[str, Any]) -> bool:
         """A blocked record whose content did not change ends here (no Advoware call, no write)."""

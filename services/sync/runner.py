@@ -9,7 +9,9 @@
 - stops at the first failure — this is the one place a failed write is caught — and reports it
   in `Applied.failure` with the patches left unwritten, so the caller books the failure;
 - collects the `Notify`s it reached (in the plan, or from a settlement) whose required state
-  items advanced by the end of the run, and the `Note`s it reached.
+  items advanced by the end of the run, and the `Note`s it reached. A write that failed without
+  an answer or with a 5xx may have been applied: the notices it would have earned are reported
+  apart (`maybe_notices`), for the caller to hold until a later run knows.
 
 `guard` runs before each write (the party lock's "still mine?" check): what it raises stops
 the run and propagates, because a run that lost its lock must not book or save anything.
@@ -22,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from services.clients.errors import ApiError, OutcomeUnknown
 from services.sync.actions import Action, Call, Note, Notify, Patch, RecordRef, Settlement
 from services.sync.locking import LockLost
 
@@ -43,10 +46,15 @@ class Failure:
 
     @property
     def outcome_unknown(self) -> bool:
-        """The write may have happened (timeout, 5xx after sending): recover by lookup."""
-        from services.clients.errors import OutcomeUnknown
-
+        """A POST that may have happened (timeout, 5xx after sending): recover by lookup."""
         return isinstance(self.error, OutcomeUnknown)
+
+    @property
+    def maybe_applied(self) -> bool:
+        """No answer or a 5xx: the remote may have applied the write before failing to say so."""
+        if isinstance(self.error, OutcomeUnknown):
+            return True
+        return isinstance(self.error, ApiError) and (self.error.status is None or self.error.status >= 500)
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Applied:
     patch_answers: dict[RecordRef, Any] = field(default_factory=dict)  # e.g. the record with modifiedAt
     advanced: dict[str, Any] = field(default_factory=dict)  # state items made true
     notices: list[Notify] = field(default_factory=list)
+    maybe_notices: list[Notify] = field(default_factory=list)  # earned if the failed write applied
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     failure: Failure | None = None
@@ -102,6 +111,7 @@ class _Run:
         self.last_patch = {a.ref: i for i, a in enumerate(actions) if isinstance(a, Patch)}
         self.blocked: set[str] = set()  # items an unapplied action names: they stay as they were
         self.reached: list[Notify] = []  # decided when the run ends: their items must have advanced
+        self.after_failure: list[Notify] = []
 
     async def go(self) -> Applied:
         for index, action in enumerate(self.actions):
@@ -165,6 +175,7 @@ class _Run:
 
     def _fail(self, action: Call | Patch, error: BaseException, index: int) -> None:
         self.applied.failure = Failure(action, error)
+        self.after_failure = [a for a in self.actions[index:] if isinstance(a, Notify)]
         for later in self.actions[index:]:
             if isinstance(later, Call | Patch):
                 self.blocked.update(later.advances)
@@ -176,6 +187,12 @@ class _Run:
         for item in self.blocked:
             applied.advanced.pop(item, None)
         applied.notices = [n for n in self.reached if all(i in applied.advanced for i in n.requires)]
+        failure = applied.failure
+        if failure is not None and failure.maybe_applied:
+            # The write may have resolved a conflict after all: the caller holds these notices
+            # until a later run tells whether it did (the conflict is gone) or not (it is back).
+            maybe = set(applied.advanced) | set(failure.action.advances)
+            applied.maybe_notices = [n for n in self.after_failure if n.requires and set(n.requires) <= maybe]
         for ref, pending in self.pending.items():
             if ref not in applied.written:
                 applied.unwritten[ref] = pending.merged()

@@ -25,7 +25,15 @@ from services.beteiligte.execute import audit_of, execute, failed
 from services.beteiligte.identity import sort_candidates
 from services.beteiligte.mapping import Party, advo_to_party, espo_kind, espo_to_party
 from services.beteiligte.ports import SyncOutcome
-from services.beteiligte.rules import ENTITY, STATUS, decide_create, decide_link, kind_mismatch, recipient_of
+from services.beteiligte.rules import (
+    ENTITY,
+    STATUS,
+    decide_create,
+    decide_link,
+    kind_mismatch,
+    recipient_of,
+    snapshot_of_post,
+)
 from services.beteiligte.settle import unwrap
 from services.clients.errors import NotFound
 from services.sync.actions import Notify
@@ -42,12 +50,12 @@ async def create(deps: PartyDeps, run: Run, record: Mapping[str, Any]) -> SyncOu
         if intent is not None and intent.betnr is not None:
             run.decision["recovery"] = "intent_with_betnr"
             party = unwrap(await deps.advo.get_party(intent.betnr))
-            return await _link(deps, run, record, intent.betnr, party, notice=False)
-        matches, partials = await _search(deps, run, record, intent)
+            return await _link(deps, run, record, intent.betnr, party, ours=True, payload=intent.payload)
+        matches, partials, ours = await _search(deps, run, record, intent)
     except NotFound:  # the party we created is gone again: start afresh
         if not run.dry_run:
             await deps.db.clear_intent(run.entity_id)
-        matches, partials = [], []
+        matches, partials, ours = [], [], False
     except Exception as exc:
         return await failed(deps, run, record, exc)
     run.decision["search"] = {"matches": matches, "partials": partials}
@@ -58,7 +66,8 @@ async def create(deps: PartyDeps, run: Run, record: Mapping[str, Any]) -> SyncOu
             party = unwrap(await deps.advo.get_party(matches[0]))
         except Exception as exc:
             return await failed(deps, run, record, exc)
-        return await _link(deps, run, record, matches[0], party, notice=intent is None)
+        payload = intent.payload if ours and intent is not None else None
+        return await _link(deps, run, record, matches[0], party, ours=ours, payload=payload)
     if partials:
         decision = dataclasses.replace(
             decision, actions=(*decision.actions, _possible_duplicate(deps, record, partials))
@@ -71,8 +80,9 @@ async def create(deps: PartyDeps, run: Run, record: Mapping[str, Any]) -> SyncOu
 
 async def _search(
     deps: PartyDeps, run: Run, record: Mapping[str, Any], intent: Any
-) -> tuple[list[int], list[int]]:
-    """(matches, partials) by the intent's payload first, then by the record's identity."""
+) -> tuple[list[int], list[int], bool]:
+    """(matches, partials, found by the intent's payload: the party this service POSTed) — by
+    the intent's payload first, then by the record's identity."""
     kind = espo_kind(record)
     current = espo_to_party(record)
     wanted: list[Party] = []
@@ -82,7 +92,7 @@ async def _search(
         if not wanted or _identity(wanted[0]) != _identity(current):
             wanted.append(current)
     partials: list[int] = []
-    for party in wanted:
+    for n, party in enumerate(wanted):
         found = await deps.advo.search_parties(party.name or "", party.vorname)
         matches, partial = sort_candidates(party, kind, found)
         if matches:
@@ -91,8 +101,8 @@ async def _search(
             matches = [b for b in matches if b not in linked]
         partials += partial
         if matches:
-            return matches, sorted(set(partials))
-    return [], sorted(set(partials))
+            return matches, sorted(set(partials)), n == 0 and bool(intent and intent.payload)
+    return [], sorted(set(partials)), False
 
 
 def _identity(party: Party) -> tuple[Any, ...]:
@@ -114,14 +124,18 @@ async def _link(
     betnr: int,
     party: Mapping[str, Any],
     *,
-    notice: bool,
+    ours: bool,
+    payload: Mapping[str, Any] | None = None,
 ) -> SyncOutcome:
-    """Link an existing Advoware party as an initial sync (adoption, or our own lost POST)."""
-    if kind_mismatch(record, party):
+    """Link an existing Advoware party as an initial sync: one adopted (kind checked, one
+    notice), or the one our own interrupted POST created (neither). The betNr is recorded in
+    the intent before any write, so a crash in the middle resumes this link, never a search."""
+    if not ours and kind_mismatch(record, party):
         return await kind_conflict(deps, run, record, betnr, party)
-    how = "Übernahme bei der Anlage" if notice else "Wiederaufnahme einer unterbrochenen Anlage"
-    decision = decide_link(record, betnr, party, run.facts(deps.settings), how=how)
-    if not notice:
+    how = "Wiederaufnahme einer unterbrochenen Anlage" if ours else "Übernahme bei der Anlage"
+    base = snapshot_of_post(record, payload)
+    decision = decide_link(record, betnr, party, run.facts(deps.settings), how=how, base=base)
+    if ours:
         decision = dataclasses.replace(
             decision, actions=tuple(a for a in decision.actions if not isinstance(a, Notify))
         )
@@ -130,6 +144,8 @@ async def _link(
         run.decision.update(audit_of(decision))
         return SyncOutcome(run.entity_id, "dry_run", plan=decision)
     log.info("party %s linked to existing Advoware party %s", run.entity_id, betnr)
+    await deps.db.record_intent(run.entity_id, "link", None)  # keeps a recorded betNr
+    await deps.db.set_intent_betnr(run.entity_id, betnr)
     return await execute(deps, run, decision)
 
 

@@ -21,8 +21,14 @@ from services.clients.errors import NotFound
 
 
 async def check(
-    deps: PartyDeps, run: Run, record: Mapping[str, Any], snapshot: Mapping[str, Any] | None
+    deps: PartyDeps,
+    run: Run,
+    record: Mapping[str, Any],
+    snapshot: Mapping[str, Any] | None,
+    *,
+    ours: bool = False,
 ) -> SyncOutcome:
+    """`ours`: the link comes from this service's own create, so its kind needs no check."""
     run.audit_action = "check" if run.action == "sync_check" else run.action
     facts = run.facts(deps.settings)
     betnr = int(record["betnr"])
@@ -32,7 +38,7 @@ async def check(
         return await _not_found(deps, run, record, snapshot)
     except Exception as exc:
         return await failed(deps, run, record, exc)
-    if snapshot is None and kind_mismatch(record, advo):
+    if snapshot is None and not ours and kind_mismatch(record, advo):
         return await kind_conflict(deps, run, record, betnr, advo)
     decision = decide_linked(record, advo, snapshot, facts)
     if run.dry_run:
