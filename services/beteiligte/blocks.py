@@ -16,7 +16,7 @@ from services.beteiligte.mapping import advo_kind, espo_kind
 from services.beteiligte.ports import Status, SyncOutcome
 from services.beteiligte.rules import ENTITY, recipient_of
 from services.sync.actions import Notify
-from services.sync.notify import value_hash
+from services.sync.fingerprint import value_hash
 
 INVALID_NO_LASTNAME = "person without lastName: fill in lastName or firmenname"
 

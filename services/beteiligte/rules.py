@@ -40,7 +40,7 @@ from services.beteiligte.mapping import (
 )
 from services.beteiligte.settle import settle_write
 from services.sync.actions import Action, Call, Note, Notify, Patch
-from services.sync.notify import value_hash
+from services.sync.fingerprint import value_hash
 from services.sync.policy import RetryPolicy
 
 ENTITY = "CBeteiligte"

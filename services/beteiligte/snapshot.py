@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.beteiligte.mapping import FIELDS, Party, Value, advo_to_party
 from services.beteiligte.rules import POST, PUT, PartyDecision, item
 from services.beteiligte.settle import MISMATCH, stored_of
-from services.sync.runner import Applied
+
+if TYPE_CHECKING:
+    from services.sync.runner import Applied
 
 
 def next_snapshot(decision: PartyDecision, applied: Applied) -> dict[str, Any] | None:

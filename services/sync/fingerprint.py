@@ -12,6 +12,11 @@ import json
 from typing import Any
 
 
+def value_hash(*values: Any) -> str:
+    """Short hash of values: once-keys must not hold personal data in clear."""
+    return hashlib.sha256(json.dumps(values, default=str, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def fingerprint(*parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]

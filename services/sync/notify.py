@@ -9,14 +9,13 @@ second worker harmless. Keys and messages hold ids, field names and hashes — n
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from services.db import OutboxNotification
 from services.sync.actions import Notify
+from services.sync.fingerprint import value_hash  # noqa: F401  (once-keys of notices)
 
 log = logging.getLogger("bitbylaw.sync.notify")
 
@@ -38,11 +37,6 @@ class Outbox(Protocol):
     ) -> list[OutboxNotification]: ...
 
     async def mark_notification_sent(self, key: str) -> bool: ...
-
-
-def value_hash(*values: Any) -> str:
-    """Short hash of values: once-keys must not hold personal data in clear."""
-    return hashlib.sha256(json.dumps(values, default=str, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def to_outbox(
