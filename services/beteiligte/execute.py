@@ -14,11 +14,13 @@ from typing import Any
 from services.beteiligte import summary
 from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
 from services.beteiligte.executor import PartyExecutor
+from services.beteiligte.inflight import INFLIGHT, planned
+from services.beteiligte.mapping import Party
 from services.beteiligte.ports import Status, SyncOutcome
 from services.beteiligte.rules import ENTITY, POST, PartyDecision
 from services.beteiligte.settle import unwrap
 from services.beteiligte.snapshot import mismatch_fields, next_snapshot, unchanged
-from services.sync.actions import Notify, describe
+from services.sync.actions import Call, Notify, describe
 from services.sync.audit import safe_message
 from services.sync.notify import to_outbox
 from services.sync.policy import FailureUpdate
@@ -29,6 +31,7 @@ HELD = "heldNotices"  # snapshot key: notices of a write whose outcome is not kn
 
 
 async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOutcome:
+    writes_ahead = await _write_ahead(deps, run_, decision)
     applied = await run(decision.actions, PartyExecutor(deps.espo, deps.advo, deps.db), guard=run_.guard)
     run_.decision.update(audit_of(decision, applied))
     released, held = held_notices(decision, applied)
@@ -37,6 +40,9 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     snapshot = next_snapshot(decision, applied)
     if snapshot is not None and (held or HELD in (decision.old_snapshot or {})):
         snapshot[HELD] = [dataclasses.asdict(n) for n in held]
+    unsure = still_in_flight(applied)
+    if snapshot is not None and writes_ahead and unsure:
+        snapshot[INFLIGHT] = unsure  # the failed write may have landed: tell the next run
     rows = to_outbox(notices, deps.settings.admin_user_id, {"betnr": betnr} if betnr else None)
     if snapshot is not None and betnr is not None and not unchanged(snapshot, decision.old_snapshot):
         answered = bool(set(applied.answers))
@@ -111,6 +117,31 @@ async def _hold_for_summary(
     if held:
         run_.decision["notice"] = "admin_summary"
     return [n for n in notices if n.kind not in SUMMED_KINDS]
+
+
+async def _write_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision) -> dict[str, Any] | None:
+    """Store what this run is about to write before it writes (`inflight.py`)."""
+    old = decision.old_snapshot
+    betnr = decision.record.get("betnr")
+    if old is None or not betnr or not decision.writes_data:
+        return None
+    ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target)
+    await deps.db.save_snapshot(run_.entity_id, int(betnr), {**old, INFLIGHT: ahead})
+    return ahead
+
+
+def still_in_flight(applied: Applied) -> dict[str, dict[str, Any]] | None:
+    """After the run only the failed write's values stay in flight, and only when it may have
+    landed; what ran is in the snapshot, what never ran cannot have landed."""
+    failure = applied.failure
+    if failure is None or not failure.maybe_applied:
+        return None
+    kind = "push" if isinstance(failure.action, Call) else "pull"
+    values = {
+        k.removeprefix("party."): v for k, v in failure.action.advances.items() if k.startswith("party.")
+    }
+    as_json = Party().replace(values).to_json()
+    return {kind: {f: as_json[f] for f in values}}
 
 
 def held_notices(decision: PartyDecision, applied: Applied) -> tuple[list[Notify], list[Notify]]:

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.beteiligte.diff import Conflict, Merge, Policy, fit_kind, merge_initial, merge_update
+from services.beteiligte.inflight import absorb
 from services.beteiligte.mapping import (
     FIELDS,
     Kind,
@@ -134,6 +135,7 @@ def decide_linked(
     # unfiltered, so a vorname typed into a company is seen and `fit_kind` clears it.
     advo = advo_to_party(advo_record)
     row_id = advo_record.get("rowId")
+    snapshot = absorb(snapshot, espo, advo)  # the service's own writes of a run that died
     merge = fit_kind(_merge_for(espo, advo, snapshot, row_id, facts.conflict_policy), espo, advo, kind)
     to_advo, to_espo = facts.direction in ("both", "to_advoware"), facts.direction in ("both", "to_espocrm")
     target = merge.target

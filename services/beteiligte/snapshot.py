@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from services.beteiligte.inflight import INFLIGHT
 from services.beteiligte.mapping import FIELDS, Party, Value, advo_to_party
 from services.beteiligte.rules import POST, PUT, PartyDecision, item
 from services.beteiligte.settle import MISMATCH, stored_of
@@ -44,8 +45,9 @@ def next_snapshot(decision: PartyDecision, applied: Applied) -> dict[str, Any] |
     else:
         row_id = decision.row_id if answer is None else None
     complete = party == advo_after and (stored is not None or answer is None)
+    kept = {k: v for k, v in (old or {}).items() if k != INFLIGHT}
     return {
-        **(old or {}),
+        **kept,
         "party": party.to_json(),
         "kind": decision.kind,
         # Keeping the old rowId makes the next run compare Advoware field by field again.
@@ -56,7 +58,7 @@ def next_snapshot(decision: PartyDecision, applied: Applied) -> dict[str, Any] |
 
 
 def unchanged(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
-    return old is not None and all(new.get(k) == old.get(k) for k in new)
+    return old is not None and all(new.get(k) == old.get(k) for k in set(new) | set(old))
 
 
 def mismatch_fields(snapshot: Mapping[str, Any]) -> list[str]:

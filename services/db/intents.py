@@ -16,13 +16,15 @@ from .store import StoreBase
 
 _COLUMNS = "espo_id, fingerprint, betnr, created_at, updated_at, payload"
 
-# On conflict the fingerprint follows the newest payload, but a recorded betnr is kept: the
-# party already exists in Advoware and must not be created again.
+# On conflict the fingerprint follows the newest payload, but a recorded betnr is kept (the
+# party already exists in Advoware and must not be created again) and so is the recorded payload
+# when none is given (a link by search records no payload of its own).
 _UPSERT = f"""
 INSERT INTO party_create_intents (espo_id, fingerprint, betnr, created_at, updated_at, payload)
 VALUES ($1, $2, NULL, $3, $3, $4)
 ON CONFLICT (espo_id) DO UPDATE SET
-    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at, payload = excluded.payload
+    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
+    payload = COALESCE(excluded.payload, party_create_intents.payload)
 RETURNING {_COLUMNS}
 """
 

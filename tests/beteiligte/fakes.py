@@ -33,9 +33,13 @@ class Crash(BaseException):
 @dataclass
 class Faults:
     armed: dict[str, str] = field(default_factory=dict)  # write kind → before | after | crash
+    fired: list[str] = field(default_factory=list)
 
     def take(self, kind: str) -> str | None:
-        return self.armed.pop(kind, None)
+        fault = self.armed.pop(kind, None)
+        if fault is not None:
+            self.fired.append(fault)
+        return fault
 
 
 def _refused(system: str, method: str) -> ApiError:
@@ -115,6 +119,7 @@ class FakeAdvoware:
     faults: Faults
     parties: dict[int, dict[str, Any]] = field(default_factory=dict)
     creator: dict[int, str] = field(default_factory=dict)  # betNr → EspoCRM id whose sync POSTed it
+    created: list[tuple[str, int]] = field(default_factory=list)  # (EspoCRM id, betNr), in order
     syncing: str | None = None  # the EspoCRM id of the run in progress
     writes: int = 0
     _betnrs: Any = field(default_factory=lambda: itertools.count(1001))
@@ -162,6 +167,7 @@ class FakeAdvoware:
                 **{k: v for k, v in body.items() if k in ADVOWARE_ACCEPTED_FIELDS},
             }
             self.creator[betnr] = self.syncing or "?"
+            self.created.append((self.syncing or "?", betnr))
             return dict(self.parties[betnr])
 
         return self._apply("POST", write)

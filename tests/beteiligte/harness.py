@@ -41,12 +41,13 @@ class MemoryExecutor:
     current: Mapping[str, Any] | None = None
     stored: Callable[[dict[str, Any]], dict[str, Any]] | dict[str, Any] | None = None
     fail: frozenset[str] = frozenset()
+    error: Exception | None = None  # what a failing operation raises (default: Refused)
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
     async def call(self, call: Call) -> Any:
         self.calls.append((call.op, dict(call.body or {})))
         if call.op in self.fail:
-            raise Refused(call.op)
+            raise self.error or Refused(call.op)
         body = dict(call.body or {})
         if call.op == "update_party":
             if callable(self.stored):
@@ -146,10 +147,11 @@ def plan(
     *,
     stored: Any = None,
     fail: tuple[str, ...] = (),
+    error: Exception | None = None,
     **kw: Any,
 ) -> View:
     decision = decide(espo_record, advo_record, snapshot, **kw)
     current = advo_record if isinstance(advo_record, Mapping) else None
-    executor = MemoryExecutor(current, stored, frozenset(fail))
+    executor = MemoryExecutor(current, stored, frozenset(fail), error)
     applied = asyncio.run(run(decision.actions, executor))
     return View(decision, applied, next_snapshot(decision, applied))

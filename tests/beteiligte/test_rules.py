@@ -500,3 +500,35 @@ def test_espocrm_write_failure_after_put_keeps_the_advoware_change_detectable() 
 
 def test_every_field_is_covered_by_the_mapping() -> None:
     assert len(FIELDS) == 8
+
+
+# --- writes in flight and notices held (a run that died or lost an answer) -------------------
+
+
+def test_the_services_own_write_of_a_run_that_died_is_not_taken_for_an_edit() -> None:
+    """The PUT landed (titel "Prof."), the process died before storing the snapshot, then the
+    EspoCRM user set titel back to "Dr.": the undo is pushed, Advoware's value is not pulled."""
+    died = snap(inflight={"push": {"titel": "Prof."}, "pull": {}})
+    p = plan(espo(syncStatus="failed", titel="Dr."), advo(rowId="ROW2", titel="Prof."), died)
+    assert p.advoware_update["titel"] == "Dr." and data_of(p.espo_update) == {} and p.conflicts == ()
+    assert "inflight" not in p.new_snapshot
+    landed_not = plan(espo(syncStatus="failed", titel="Prof."), advo(titel="Dr."), died)
+    assert landed_not.advoware_update["titel"] == "Prof."  # it did not land: pushed again
+
+
+def test_a_conflict_whose_put_lost_its_answer_is_notified_once_when_known() -> None:
+    from services.beteiligte.execute import HELD, held_notices
+    from services.clients.errors import ApiError
+
+    e, a = espo(syncStatus="dirty", titel="Prof."), advo(rowId="ROW2", titel="PD Dr.")
+    first = plan(e, a, snap(), fail=("update_party",), error=ApiError("advoware", "PUT", "x", 503))
+    released, held = held_notices(first.decision, first.applied)
+    assert first.notifications == () and released == [] and [n.kind for n in held] == ["conflict"]
+    stored = {**snap(), HELD: [n.__dict__ for n in held]}
+    # the PUT had landed: the next run sees no conflict any more and releases the notice
+    landed = plan(e, advo(rowId="ROW3", titel="Prof."), stored)
+    assert [n.key for n in held_notices(landed.decision, landed.applied)[0]] == [held[0].key]
+    # it had not: the next run meets the same conflict and notifies as usual, once
+    again = plan(e, a, stored)
+    released, still = held_notices(again.decision, again.applied)
+    assert released == [] and still == [] and [n.key for n in again.notifications] == [held[0].key]
