@@ -36,6 +36,7 @@ from .base import (
     BackendUnavailable,
     Clock,
     DeadLetter,
+    DelayedJob,
     EnqueueRequest,
     Job,
     LockInfo,
@@ -356,6 +357,20 @@ class EmbeddedBackend(Backend):
             return out
 
         return await self._run(work)
+
+    async def list_delayed(self, queues: Sequence[str], limit: int = 100) -> list[DelayedJob]:
+        if not queues:
+            return []
+        now = self.clock()
+        marks = ",".join("?" * len(queues))
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT id, queue, data, trace_id, attempt, run_at, last_error FROM jobs"
+                f" WHERE queue IN ({marks}) AND run_at > ? AND lease_owner IS NULL ORDER BY run_at LIMIT ?",
+                (*queues, now, limit),
+            ).fetchall()
+        )
+        return [DelayedJob(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     # -- cron --------------------------------------------------------------------------------
     async def claim_cron_tick(self, cron_name: str, tick: float, ttl: float) -> bool:
