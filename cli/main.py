@@ -58,14 +58,14 @@ def root(
         help=f"settings file to read instead of ./.env (same as {ENV_FILE_VARIABLE}=PATH)",
         dir_okay=False,
     ),
-    debug: bool = typer.Option(False, "--debug", help="print the traceback of an error"),
+    debug: bool = typer.Option(False, "--debug", help="print log lines, and the traceback of an error"),
     _version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
-    # Warnings of any layer as JSON lines on stderr; `run`, `sandbox` and `simulate` switch to
-    # LOG_LEVEL once the settings are read.
-    configure_logging("WARNING")
+    # A command prints its own lines; log lines only with --debug. `run`, `sandbox` and
+    # `simulate` log at LOG_LEVEL once the settings are read.
+    configure_logging("DEBUG" if debug else "CRITICAL")
     if env_file is not None:
         os.environ[ENV_FILE_VARIABLE] = str(env_file)
         get_settings.cache_clear()

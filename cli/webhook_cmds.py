@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import TypeVar
 
 import typer
@@ -50,15 +51,15 @@ def register_webhooks(
 ) -> None:
     """Subscribe the service to its EspoCRM events; run again at will: existing subscriptions
     are updated, never added twice. Prints the ESPOCRM_WEBHOOK_SECRETS line for the settings."""
-    base = public_url or get_settings().service_public_url
+    settings = get_settings()
+    base = public_url or settings.service_public_url
     if not base.startswith(("http://", "https://")):
         raise CliError("--public-url must be an http(s) URL", USAGE)
-    done = _with_crm(lambda crm: subs.register(crm, base, rotate=rotate_secrets))
+    known = list(settings.espocrm_webhook_secrets)
+    done = _with_crm(lambda crm: subs.register(crm, base, rotate=rotate_secrets, known_ids=known))
     secrets = subs.secrets_setting(done)
     if as_json:
-        rows = [
-            {"change": r.change, **{k: v for k, v in vars(r.subscription.public()).items()}} for r in done
-        ]
+        rows = [{"change": r.change, **asdict(r.subscription.public())} for r in done]
         typer.echo(json.dumps({"subscriptions": rows, "ESPOCRM_WEBHOOK_SECRETS": secrets}))
         return
     for r in done:
@@ -73,10 +74,11 @@ def list_webhooks(as_json: bool = JSON_OPTION) -> None:
     (secrets are not printed)."""
     settings = get_settings()
     known = set(settings.espocrm_webhook_secrets)
+    one_secret = bool(settings.espocrm_webhook_secret.get_secret_value())
     rows = [
         {
-            **vars(s.public()),
-            "secret_in_settings": s.id in known or bool(settings.espocrm_webhook_secret.get_secret_value()),
+            **asdict(s.public()),
+            "secret_in_settings": s.id in known or one_secret,
         }
         for s in _with_crm(subs.our_subscriptions)
     ]

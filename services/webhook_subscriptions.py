@@ -14,8 +14,8 @@ new ids, new secrets. Secrets are returned to the caller, never logged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -69,6 +69,7 @@ class Subscription:
     url: str
     skip_own: bool
     active: bool
+    created_at: str = ""
     secret: str | None = None  # only in what `register` returns
 
     @classmethod
@@ -79,12 +80,13 @@ class Subscription:
             str(hook.get("url")),
             bool(hook.get("skipOwn")),
             bool(hook.get("isActive", True)),
+            str(hook.get("createdAt") or ""),
             hook.get("secretKey"),
         )
 
     def public(self) -> Subscription:
         """Without its secret (for listings)."""
-        return Subscription(self.id, self.event, self.url, self.skip_own, self.active)
+        return replace(self, secret=None)
 
 
 @dataclass(frozen=True)
@@ -108,17 +110,19 @@ async def register(
     public_url: str,
     *,
     rotate: bool = False,
+    known_ids: Collection[str] = (),
     targets: Sequence[WebhookTarget] = WEBHOOK_TARGETS,
 ) -> list[Registered]:
     """Make EspoCRM's subscriptions match `targets` at `public_url`; returns what was done, the
-    kept and new subscriptions with their secrets."""
+    kept and new subscriptions with their secrets. Of several for one event, the one at the
+    wanted URL is kept, else one whose secret the settings hold (`known_ids`), else the oldest."""
     existing = await our_subscriptions(crm)
     wanted = wanted_subscriptions(public_url, targets)
     out: list[Registered] = []
     for want in wanted:
         same_event = sorted(
             (s for s in existing if s.event == want.event),
-            key=lambda s: (s.url != want.url, not s.active, s.id),
+            key=lambda s: (s.url != want.url, s.id not in known_ids, not s.active, s.created_at, s.id),
         )
         keep, extra = (same_event[0], same_event[1:]) if same_event else (None, [])
         for dup in extra:
