@@ -32,7 +32,9 @@ def log_lines(proc: ServiceProcess) -> list[dict[str, Any]]:
     return [json.loads(line) for line in proc.output().splitlines() if line.startswith("{")]
 
 
-def post_webhook(port: int, action: str, ids: list[str], traceparent: str | None) -> tuple[int, dict[str, str]]:
+def post_webhook(
+    port: int, action: str, ids: list[str], traceparent: str | None
+) -> tuple[int, dict[str, str]]:
     headers = {"Content-Type": "application/json"}
     if traceparent:
         headers["traceparent"] = traceparent
@@ -96,9 +98,13 @@ async def test_every_log_line_of_a_webhooks_job_carries_its_trace_id_and_the_tra
         calls = [line for line in own if line["logger"] == "bitbylaw.clients" and "route" in line]
         assert {line["system"] for line in calls} >= {"espocrm", "advoware"}, calls
         assert calls[-1]["system"] == "espocrm" and calls[-1]["method"] == "PUT"  # the last client call
-        job_lines = [line for line in own if line["logger"] != "bitbylaw.steps" or line.get("step") != "vmh-beteiligte-webhook"]
+        job_lines = [
+            line
+            for line in own
+            if line["logger"] != "bitbylaw.steps" or line.get("step") != "vmh-beteiligte-webhook"
+        ]
         assert job_lines and all(line.get("entity_id") == record["id"] for line in job_lines)
-        assert "Tina" not in proc.output() and "Trace\"" not in proc.output()  # ids only, never names
+        assert "Tina" not in proc.output() and 'Trace"' not in proc.output()  # ids only, never names
 
         async with aiohttp.ClientSession() as session:
             upstream = await traces_seen(session, f"{advoware_sim.url}_admin/traces")
@@ -112,7 +118,9 @@ async def test_every_log_line_of_a_webhooks_job_carries_its_trace_id_and_the_tra
         assert len(headers["X-Trace-Id"]) == 32 and headers["X-Trace-Id"] != TRACE
 
 
-async def test_a_failed_sync_is_logged_as_a_warning_with_its_trace(tmp_path: Path, advoware_sim, service_processes):
+async def test_a_failed_sync_is_logged_as_a_warning_with_its_trace(
+    tmp_path: Path, advoware_sim, service_processes
+):
     async with start_espocrm_sim() as espo, aiohttp.ClientSession() as session:
         port = free_port()
         env = base_env(

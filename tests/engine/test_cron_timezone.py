@@ -75,7 +75,9 @@ async def run_days(tmp_path: Path, expression: str, start: datetime, end: dateti
         ("2026-10-25", datetime(2026, 10, 23, 12, tzinfo=BERLIN)),  # 03:00 → 02:00, 02:30 happens twice
     ],
 )
-async def test_a_daily_0230_cron_runs_exactly_once_on_each_day_also_on_dst_change_days(tmp_path, change_day, start):
+async def test_a_daily_0230_cron_runs_exactly_once_on_each_day_also_on_dst_change_days(
+    tmp_path, change_day, start
+):
     runs = await run_days(tmp_path, "30 2 * * *", start, start + timedelta(days=4))
     per_day = Counter(r.date().isoformat() for r in runs)
     assert list(per_day.values()) == [1, 1, 1, 1], per_day
@@ -115,7 +117,11 @@ async def test_cron_list_names_the_time_zone_and_the_next_run_in_it(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = {r["step"]: r for r in json.loads(result.stdout)}
     audit = rows["maintenance-audit-retention"]
-    assert (audit["expression"], audit["timezone"], audit["last_success"]) == ("17 3 * * *", "Europe/Berlin", None)
+    assert (audit["expression"], audit["timezone"], audit["last_success"]) == (
+        "17 3 * * *",
+        "Europe/Berlin",
+        None,
+    )
     local = datetime.fromtimestamp(audit["next_run"], BERLIN)
     assert (local.hour, local.minute) == (3, 17)
     table = await asyncio.to_thread(run_cli, ["cron", "list"], env)

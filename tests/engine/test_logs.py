@@ -112,7 +112,11 @@ async def test_a_crashing_http_handler_logs_its_stack_once_under_the_callers_tra
     stacks = [line for line in captured() if "stack" in line]
     assert len(stacks) == 1
     (line,) = stacks
-    assert line["trace_id"] == TRACE and line["step"] == "example-http-misc" and line["error_type"] == "RuntimeError"
+    assert (
+        line["trace_id"] == TRACE
+        and line["step"] == "example-http-misc"
+        and line["error_type"] == "RuntimeError"
+    )
     assert any("http_misc_step.py" in frame for frame in line["stack"])
     assert "secret detail" not in json.dumps(captured())
 
