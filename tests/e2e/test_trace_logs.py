@@ -92,7 +92,7 @@ async def test_every_log_line_of_a_webhooks_job_carries_its_trace_id_and_the_tra
         window = [line for line in lines[start : end + 1] if line["logger"].startswith(JOB_LOGGERS)]
         own = [line for line in window if line.get("trace_id") == TRACE]
         # Nothing in between lacks a trace id (a cron tick would carry its own).
-        assert all(line.get("trace_id") for line in window), [l for l in window if not l.get("trace_id")]
+        assert all(line.get("trace_id") for line in window), [x for x in window if not x.get("trace_id")]
         # the steps (webhook, sync), the sync service and the clients (the worker logs no success)
         assert {line["logger"] for line in own} >= set(JOB_LOGGERS[:3]), {line["logger"] for line in own}
         calls = [line for line in own if line["logger"] == "bitbylaw.clients" and "route" in line]

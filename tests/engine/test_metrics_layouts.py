@@ -158,8 +158,8 @@ def assert_rule_fires(scrapes: dict[str, tuple[Samples, Samples]], tmp_path: Pat
     before: Samples = {}
     after: Samples = {}
     for instance, (b, a) in scrapes.items():  # sum over processes: label each with its instance
-        before.update({(n, (*l, ("instance", instance))): v for (n, l), v in b.items()})
-        after.update({(n, (*l, ("instance", instance))): v for (n, l), v in a.items()})
+        before.update({(n, (*ls, ("instance", instance))): v for (n, ls), v in b.items()})
+        after.update({(n, (*ls, ("instance", instance))): v for (n, ls), v in a.items()})
     assert evaluate_dead_letter_rule(before, after) == {("demo.flaky", "example-flaky"): 1.0}
     promtool_fires(scrapes, tmp_path)
 
