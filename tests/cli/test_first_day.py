@@ -151,6 +151,25 @@ def test_empty_values_in_the_example_mean_unset(first_day):
     assert shown["file"] == ".env"
 
 
+# -- 3. one data directory, wherever the command runs ------------------------------------------------
+def test_relative_data_paths_live_in_the_data_dir_next_to_the_settings_file(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "site.env").write_text("DATA_DIR=var\nENGINE_DB_PATH=queues/engine.db\n")
+    somewhere, elsewhere = tmp_path / "a", tmp_path / "b"
+    somewhere.mkdir(), elsewhere.mkdir()
+    migrated = bitbylaw(["--env-file", str(conf / "site.env"), "db", "migrate"], somewhere)
+    assert migrated.returncode == 0 and "0001_init" in migrated.stdout, migrated.stderr
+    assert (conf / "var" / "service.db").is_file()
+    again = bitbylaw(["db", "migrate"], elsewhere, BITBYLAW_ENV_FILE=str(conf / "site.env"))
+    assert again.stdout == "database is up to date\n"
+    shown = json.loads(
+        bitbylaw(["settings", "show", "--json"], elsewhere, BITBYLAW_ENV_FILE=str(conf / "site.env")).stdout
+    )
+    assert shown["settings"]["ENGINE_DB_PATH"] == str(conf / "var" / "queues" / "engine.db")
+    assert list(somewhere.iterdir()) == [] and list(elsewhere.iterdir()) == []
+
+
 # -- 2. one line and an exit code -------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("setting", "value", "line"),
