@@ -345,7 +345,7 @@ class EmbeddedBackend(Backend):
                     " MIN(CASE WHEN run_at <= ?1 THEN enqueued_at END),"
                     " COALESCE(SUM(run_at > ?1 AND lease_owner IS NOT NULL), 0),"
                     " COALESCE(SUM(run_at > ?1 AND lease_owner IS NULL), 0) FROM jobs GROUP BY queue",
-                    (now,),
+                    {"1": now},  # a named parameter: sqlite3 warns about ?1 bound from a tuple
                 )
             }
             dead = dict(conn.execute("SELECT queue, COUNT(*) FROM dead GROUP BY queue").fetchall())
