@@ -45,7 +45,7 @@ def error_text(exc: BaseException) -> str:
     A handler's exception text may quote a value — `not a date: '05.01.1980'`, a pydantic
     `input_value`, a database `DETAIL: Key (...)=(...)` — so it is kept only when the exception
     declares it safe (`log_safe = True`: client errors that name a route template, the engine's
-    own errors). Otherwise: the type and where it was raised (DECISIONS 17).
+    own errors). Otherwise: the type and where it was raised (no personal data in dead letters).
     """
     if isinstance(exc, TimeoutError):
         return "timeout: the handler did not finish in time"

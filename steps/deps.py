@@ -1,4 +1,4 @@
-"""Adapters from the engine's `ctx` to what services need (DECISIONS 3): the per-process
+"""Adapters from the engine's `ctx` to what services need: the per-process
 clients, a token cache over `ctx.state`. Not a step file (no `_step.py` suffix)."""
 
 from __future__ import annotations
