@@ -284,3 +284,37 @@ async def test_health_reports_permanently_failed_parties(env):
         )
         down = await SyncHealth(dead, threshold=2)()
         assert down["degraded"] is True and down["sync"]["espocrm"] == "unreachable"
+
+
+async def test_delayed_jobs_with_their_last_error_and_dead_letters_with_their_record_id(env, tmp_path):
+    values, _, _ = env
+    from engine.backends.base import EnqueueRequest
+    from engine.backends.embedded import EmbeddedBackend
+
+    queue = "vmh.beteiligte.sync_check::vmh-beteiligte-sync"
+    backend = EmbeddedBackend(tmp_path / "engine.db")
+    await backend.connect()
+    try:
+        await backend.enqueue(
+            [
+                EnqueueRequest(queue, {"id": "rec-retry"}, "t-1"),
+                EnqueueRequest(queue, {"id": "rec-dead"}, "t-2"),
+            ]
+        )
+        first, second = await backend.fetch(queue, 2, 30, "w")
+        await backend.retry(first, 600, "TransportError: espocrm GET CBeteiligte/{id}: no response")
+        await backend.dead_letter(second, "ServerError: advoware POST Beteiligte: HTTP 503")
+    finally:
+        await backend.close()
+    delayed = json.loads((await cli(values, "queues", "--delayed", "--json")).stdout)
+    assert [(d["queue"], d["record_id"], d["attempts"], d["error"]) for d in delayed] == [
+        (queue, "rec-retry", 1, "TransportError: espocrm GET CBeteiligte/{id}: no response")
+    ]
+    table = await cli(values, "queues", "--delayed")
+    assert table.stdout.splitlines()[0].split() == ["runs_at", "queue", "record", "runs", "last_error"]
+    assert "rec-retry" in table.stdout and "TransportError" in table.stdout
+    dead = json.loads((await cli(values, "dlq", "list", "--json")).stdout)
+    assert [(d["record_id"], d["trace_id"], d["error"]) for d in dead] == [
+        ("rec-dead", "t-2", "ServerError: advoware POST Beteiligte: HTTP 503")
+    ]
+    assert "rec-dead" in (await cli(values, "dlq", "list")).stdout

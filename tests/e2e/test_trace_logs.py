@@ -57,6 +57,24 @@ async def wait_for(predicate, timeout: float = 30.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+def run_service(tmp_path: Path, espo, advo, processes: list, **settings: str) -> tuple[ServiceProcess, int]:
+    """`bitbylaw run` (embedded, the real steps) against the two simulators; waits for /health."""
+    port = free_port()
+    env = base_env(
+        HTTP_PORT=str(port),
+        ENGINE_DB_PATH=str(tmp_path / "engine.db"),
+        DATABASE_URL=f"sqlite:///{tmp_path}/service.db",
+        ESPOCRM_API_BASE_URL=espo.url,
+        ESPOCRM_API_KEY=espo.config.api_key,
+        **advoware_settings(advo),
+        **settings,
+    )
+    proc = ServiceProcess(["run"], env, tmp_path / "service.log").start()
+    processes.append(proc)
+    proc.wait_http(port, timeout=30)
+    return proc, port
+
+
 async def traces_seen(session: aiohttp.ClientSession, admin_url: str) -> list[dict[str, Any]]:
     async with session.get(admin_url) as r:
         return list((await r.json())["traces"])
@@ -66,19 +84,7 @@ async def test_every_log_line_of_a_webhooks_job_carries_its_trace_id_and_the_tra
     tmp_path: Path, advoware_sim, service_processes
 ):
     async with start_espocrm_sim() as espo:
-        port = free_port()
-        env = base_env(
-            HTTP_PORT=str(port),
-            LOG_LEVEL="DEBUG",
-            ENGINE_DB_PATH=str(tmp_path / "engine.db"),
-            DATABASE_URL=f"sqlite:///{tmp_path}/service.db",
-            ESPOCRM_API_BASE_URL=espo.url,
-            ESPOCRM_API_KEY=espo.config.api_key,
-            **advoware_settings(advoware_sim),
-        )
-        proc = ServiceProcess(["run"], env, tmp_path / "service.log").start()
-        service_processes.append(proc)
-        proc.wait_http(port, timeout=30)
+        proc, port = run_service(tmp_path, espo, advoware_sim, service_processes, LOG_LEVEL="DEBUG")
         record = await espo.create_as_user("CBeteiligte", {"firstName": "Tina", "lastName": "Trace"})
 
         status, headers = post_webhook(port, "create", [record["id"]], f"00-{TRACE}-00f067aa0ba902b7-01")
@@ -122,18 +128,7 @@ async def test_a_failed_sync_is_logged_as_a_warning_with_its_trace(
     tmp_path: Path, advoware_sim, service_processes
 ):
     async with start_espocrm_sim() as espo, aiohttp.ClientSession() as session:
-        port = free_port()
-        env = base_env(
-            HTTP_PORT=str(port),
-            ENGINE_DB_PATH=str(tmp_path / "engine.db"),
-            DATABASE_URL=f"sqlite:///{tmp_path}/service.db",
-            ESPOCRM_API_BASE_URL=espo.url,
-            ESPOCRM_API_KEY=espo.config.api_key,
-            **advoware_settings(advoware_sim),
-        )
-        proc = ServiceProcess(["run"], env, tmp_path / "service.log").start()
-        service_processes.append(proc)
-        proc.wait_http(port, timeout=30)
+        proc, port = run_service(tmp_path, espo, advoware_sim, service_processes)
         rules = {"rules": [{"method": "POST", "route": "*/Beteiligte", "status": 400}]}
         async with session.post(f"{advoware_sim.url}_admin/faults", json=rules) as r:
             assert r.status == 200

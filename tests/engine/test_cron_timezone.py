@@ -126,3 +126,16 @@ async def test_cron_list_names_the_time_zone_and_the_next_run_in_it(tmp_path):
     assert (local.hour, local.minute) == (3, 17)
     table = await asyncio.to_thread(run_cli, ["cron", "list"], env)
     assert "maintenance-audit-retention" in table.stdout and "Europe/Berlin" in table.stdout
+
+    ran = await asyncio.to_thread(run_cli, ["cron", "run", "maintenance-audit-retention"], env)
+    assert ran.returncode == 0 and ran.stdout == "cron maintenance-audit-retention ran\n", ran.stderr
+    rows = {
+        r["step"]: r
+        for r in json.loads((await asyncio.to_thread(run_cli, ["cron", "list", "--json"], env)).stdout)
+    }
+    assert rows["maintenance-audit-retention"]["last_success"] is not None
+    unknown = await asyncio.to_thread(run_cli, ["cron", "run", "nope"], env)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == (
+        "error: no cron named 'nope' (crons: maintenance-audit-retention, vmh-beteiligte-cron)"
+    )
