@@ -15,19 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
+
+from tracecontext import bound, trace_id_from_traceparent
 
 from .backends.base import Backend
 from .context import ContextFactory, new_trace_id
-from .metrics import (
-    HANDLER_SECONDS,
-    HTTP_REQUESTS,
-    QUEUE_DEAD,
-    QUEUE_DELAYED,
-    QUEUE_DEPTH,
-    QUEUE_IN_FLIGHT,
-)
+from .metrics import HANDLER_SECONDS, HTTP_REQUESTS, DeploymentGauges, exposition
 from .registry import Step
 from .triggers import ApiRequest, ApiResponse, HttpTrigger
 
@@ -86,8 +80,10 @@ class HttpApp:
         dead_letter_threshold: int = 1,
         queues: Sequence[str] = (),
         resources: dict[str, Any] | None = None,
+        gauges: DeploymentGauges | None = None,
     ) -> None:
         self.backend = backend
+        self.gauges = gauges
         self.contexts = ContextFactory(backend, steps, resources)
         self.request_timeout = request_timeout
         self.health_checks = list(health_checks)
@@ -102,24 +98,27 @@ class HttpApp:
 
     def _endpoint(self, step: Step, trigger: HttpTrigger) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def endpoint(request: web.Request) -> web.Response:
-            trace_id = new_trace_id()
-            parsed = await parse_request(request, trigger)
-            if isinstance(parsed, web.Response):
-                return parsed
-            ctx = self.contexts.make(step, trigger, trace_id)
-            logger = ctx.logger
-            start = time.perf_counter()
-            try:
-                result = await asyncio.wait_for(step.handler(parsed, ctx), self.request_timeout)
-            except TimeoutError:
-                logger.error("http handler timed out")
-                return error(504, "timeout", f"handler did not answer in time (trace {trace_id})")
-            except Exception as exc:
-                logger.error("http handler failed", error_type=type(exc).__name__)
-                return error(500, "internal_error", f"see logs for trace {trace_id}")
-            finally:
-                HANDLER_SECONDS.labels(step.name, "http").observe(time.perf_counter() - start)
-            return to_response(result, trace_id)
+            # A caller's W3C traceparent continues its trace; every log line and job of this
+            # request, and every outgoing call, carries the trace id.
+            trace_id = trace_id_from_traceparent(request.headers.get("traceparent")) or new_trace_id()
+            with bound(trace_id=trace_id, step=step.name):
+                parsed = await parse_request(request, trigger)
+                if isinstance(parsed, web.Response):
+                    return parsed
+                ctx = self.contexts.make(step, trigger, trace_id)
+                logger = ctx.logger
+                start = time.perf_counter()
+                try:
+                    result = await asyncio.wait_for(step.handler(parsed, ctx), self.request_timeout)
+                except TimeoutError:
+                    logger.error("http handler timed out")
+                    return error(504, "timeout", f"handler did not answer in time (trace {trace_id})")
+                except Exception as exc:
+                    logger.error("http handler failed", exc_info=exc, error_type=type(exc).__name__)
+                    return error(500, "internal_error", f"see logs for trace {trace_id}")
+                finally:
+                    HANDLER_SECONDS.labels(step.name, "http").observe(time.perf_counter() - start)
+                return to_response(result, trace_id)
 
         return endpoint
 
@@ -150,16 +149,11 @@ class HttpApp:
         return web.json_response(body)
 
     async def metrics(self, _: web.Request) -> web.Response:
-        try:
-            for s in await self.backend.queue_stats(self.queues):
-                QUEUE_DEPTH.labels(s.queue).set(s.depth)
-                QUEUE_IN_FLIGHT.labels(s.queue).set(s.in_flight)
-                QUEUE_DELAYED.labels(s.queue).set(s.delayed)
-                QUEUE_DEAD.labels(s.queue).set(s.dead)
-        except Exception:  # metrics must answer even with the backend down
-            log.warning("queue stats unavailable for /metrics")
-        resp = web.Response(body=generate_latest())
-        resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        if self.gauges is not None:
+            await self.gauges.refresh()  # queue and cron gauges: one process per deployment
+        body, content_type = exposition()
+        resp = web.Response(body=body)
+        resp.content_type = content_type
         return resp
 
 

@@ -285,6 +285,7 @@ def start_workers(url: str, prefix: str, steps_dir: Path, count: int) -> list[su
         "REDIS_PREFIX": prefix,
         "LOG_LEVEL": "WARNING",
         "SHUTDOWN_GRACE_SECONDS": "5",
+        "WORKER_METRICS_PORT": "0",  # several workers on this host: none serves /metrics
     }
     cmd = [sys.executable, "-m", "cli.main", "run", "--role", "worker", "--backend", "redis"]
     return [subprocess.Popen(cmd, env=env, cwd=ROOT) for _ in range(count)]

@@ -1,4 +1,4 @@
-"""Adapters from the engine's `ctx` to what services need (DECISIONS 3): the per-process
+"""Adapters from the engine's `ctx` to what services need: the per-process
 clients, a token cache over `ctx.state`. Not a step file (no `_step.py` suffix)."""
 
 from __future__ import annotations
@@ -52,14 +52,37 @@ def espocrm(ctx: Any) -> Any:
     return client
 
 
-async def open_service_db(settings: Settings) -> Any:
-    """The service database, opened and migrated (DECISIONS 1: migrations run at start-up)."""
+class ServiceDatabaseUnavailable(RuntimeError):
+    """The service database cannot be opened or migrated; the message names no password."""
+
+    log_safe = True
+
+
+async def open_service_db(settings: Settings, migrate: bool = True) -> Any:
+    """The service database, opened and (by default) migrated: migrations run at start-up."""
     from services.db import open_database
 
-    url = settings.database_url.get_secret_value()
-    db = await open_database(url, show_values=settings.audit_show_values).connect()
-    await db.migrate()
+    url = settings.service_database_url()
+    try:
+        db = await open_database(url, show_values=settings.audit_show_values).connect()
+    except (OSError, ValueError) as exc:
+        raise ServiceDatabaseUnavailable(
+            f"service database unreachable: {_reason(exc)} (check DATABASE_URL)"
+        ) from exc
+    except Exception as exc:  # asyncpg's errors (wrong password, no such database) share no base
+        raise ServiceDatabaseUnavailable(
+            f"service database refused the connection: {type(exc).__name__} (check DATABASE_URL)"
+        ) from exc
+    if migrate:
+        await db.migrate()
     return db
+
+
+def _reason(exc: Exception) -> str:
+    """An OSError's reason without the URL (which may hold a password)."""
+    if isinstance(exc, OSError):
+        return (exc.strerror or type(exc).__name__).lower()
+    return type(exc).__name__
 
 
 def beteiligte_sync_settings(settings: Settings) -> Any:

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, Field
 
 from engine import QueueConfig, queue
+from services.sync_metrics import init_outcomes, record_outcome
 from steps.deps import beteiligte_service
 
 TOPICS = (
@@ -20,6 +21,8 @@ class PartyJob(BaseModel):
     id: str = Field(min_length=1, max_length=64)
 
 
+init_outcomes("CBeteiligte")
+
 config = {
     "name": "vmh-beteiligte-sync",
     "description": "Sync one CBeteiligte with Advoware (create, update/check, delete)",
@@ -35,4 +38,5 @@ async def handler(job: PartyJob, ctx):
     outcome = await service.handle(job.id, topic.rsplit(".", 1)[-1], trigger=topic, trace_id=ctx.trace_id)
     if outcome.retry_in is not None:  # lock held or backoff: run again later, never drop the event
         await ctx.enqueue(topic, {"id": job.id}, delay=outcome.retry_in)
-    ctx.logger.info("party sync", entity_id=job.id, status=outcome.status, retry_in=outcome.retry_in)
+    log = ctx.logger.warning if record_outcome("CBeteiligte", outcome.status) else ctx.logger.info
+    log("party sync", entity_id=job.id, status=outcome.status, retry_in=outcome.retry_in)
