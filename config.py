@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     proxy_timeout_seconds: float = Field(30.0, alias="PROXY_TIMEOUT_SECONDS")
     proxy_max_path_length: int = Field(512, alias="PROXY_MAX_PATH_LENGTH")
 
+    # -- HTTP edge: deadlines, connection cap, bounded JSON, proxy allow-list (DECISIONS 47-49) ---
+    http_head_timeout_seconds: float = Field(10.0, gt=0, alias="HTTP_HEAD_TIMEOUT_SECONDS")
+    http_body_timeout_seconds: float = Field(60.0, gt=0, alias="HTTP_BODY_TIMEOUT_SECONDS")
+    http_keepalive_timeout_seconds: float = Field(75.0, gt=0, alias="HTTP_KEEPALIVE_TIMEOUT_SECONDS")
+    http_max_connections: int = Field(512, ge=1, alias="HTTP_MAX_CONNECTIONS")
+    http_json_max_depth: int = Field(64, ge=1, alias="HTTP_JSON_MAX_DEPTH")
+    http_json_max_number_length: int = Field(100, ge=1, alias="HTTP_JSON_MAX_NUMBER_LENGTH")
+    # Comma-separated; only paths under these reach Advoware (its token path never does).
+    proxy_allowed_prefixes: str = Field("api/v1/advonet/", alias="PROXY_ALLOWED_PREFIXES")
+
     # -- simulators --------------------------------------------------------------------------
     simulator_host: str = Field("127.0.0.1", alias="SIMULATOR_HOST")
     simulator_espocrm_port: int = Field(8081, alias="SIMULATOR_ESPOCRM_PORT")

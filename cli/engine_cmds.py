@@ -73,6 +73,13 @@ def steps() -> None:
         typer.echo("no steps found")
 
 
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of the HTTP API (the one served at GET /openapi.json)."""
+    from engine.openapi import build_openapi
+
+    typer.echo(json.dumps(build_openapi(_load_steps_or_exit(), **wiring.api_info()), indent=2))
+
+
 def queues(backend: str = typer.Option(None, help="embedded or redis")) -> None:
     """Per queue: ready depth, in flight, delayed, dead, age of the oldest ready job."""
     settings = get_settings()
@@ -150,5 +157,6 @@ def dlq_replay(
 def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(steps)
+    app.command()(openapi)
     app.command()(queues)
     app.add_typer(dlq_app, name="dlq")

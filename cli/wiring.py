@@ -12,10 +12,13 @@ from typing import Any
 from config import Settings
 from engine.backends import create_backend
 from engine.backends.base import Backend
+from engine.http_limits import EdgeLimits
 from engine.project import ProjectConfig, apply_project_config, load_project_config
 from engine.registry import Step, load_steps
 from engine.runtime import Engine, EngineOptions, Role
+from engine.triggers import HttpTrigger
 from services.clients.session import close_shared_session
+from steps.auth import ESPOCRM_SIGNATURE
 from steps.deps import open_service_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +77,38 @@ def sync_health(settings: Settings) -> Any:
     return SyncHealth(crm, settings.health_permanently_failed_threshold)
 
 
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        head_timeout=settings.http_head_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+        keepalive_timeout=settings.http_keepalive_timeout_seconds,
+        max_connections=settings.http_max_connections,
+        json_max_depth=settings.http_json_max_depth,
+        json_max_number_length=settings.http_json_max_number_length,
+    )
+
+
+def api_info() -> dict[str, str]:
+    """Title, version and description of the OpenAPI document."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("bitbylaw")
+    except PackageNotFoundError:
+        v = "unknown"
+    about = "EspoCRM webhooks, the authenticated Advoware proxy, health and metrics of bitbylaw."
+    return {"title": "bitbylaw", "version": v, "description": about}
+
+
+def warn_if_webhooks_unsigned(settings: Settings, steps: list[Step]) -> None:
+    signed = [t for s in steps for t in s.triggers_of(HttpTrigger) if t.auth is ESPOCRM_SIGNATURE]
+    if signed and not (settings.espocrm_webhook_secret.get_secret_value() or settings.espocrm_webhook_secrets):
+        logging.getLogger("bitbylaw").warning(
+            "webhooks are accepted unsigned: set ESPOCRM_WEBHOOK_SECRET or ESPOCRM_WEBHOOK_SECRETS "
+            "(bitbylaw espocrm register-webhooks prints them)"
+        )
+
+
 def make_engine(
     settings: Settings,
     role: Role = "all",
@@ -83,14 +118,7 @@ def make_engine(
 ) -> Engine:
     resources: dict[str, Any] = {"settings": settings, **(extra or {})}
     steps = load(settings)
-    takes_webhooks = any(s.name == "vmh-beteiligte-webhook" for s in steps)
-    if takes_webhooks and not (
-        settings.espocrm_webhook_secret.get_secret_value() or settings.espocrm_webhook_secrets
-    ):
-        logging.getLogger("bitbylaw").warning(
-            "webhooks are accepted unsigned: set ESPOCRM_WEBHOOK_SECRET or ESPOCRM_WEBHOOK_SECRETS "
-            "(bitbylaw espocrm register-webhooks prints them)"
-        )
+    warn_if_webhooks_unsigned(settings, steps)
 
     async def open_db() -> None:
         """Migrate at start-up (DECISIONS 1): a schema problem stops the start, not a sync."""
@@ -107,6 +135,8 @@ def make_engine(
         port=settings.http_port if port is None else port,
         max_body=settings.http_max_body_bytes,
         request_timeout=settings.http_request_timeout_seconds,
+        limits=edge_limits(settings),
+        api_info=api_info(),
         grace=settings.shutdown_grace_seconds,
         visibility_timeout=settings.visibility_timeout_seconds,
         dead_letter_threshold=settings.health_dead_letter_threshold,

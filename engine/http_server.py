@@ -1,25 +1,34 @@
-"""The HTTP edge: aiohttp app serving the http triggers, `/health` and `/metrics`.
+"""The HTTP edge: aiohttp app serving the http triggers, `/health`, `/metrics`, `/openapi.json`.
 
-JSON in and out. Bad input gets a 4xx with `{"error": ..., "detail": ...}`; a handler crash gets
-a 500 naming only the trace id — never a stack trace. Each request gets a trace id (returned in
-`X-Trace-Id`) that travels with every job it enqueues.
+Per request, in this order (DECISIONS 47, 49): the trigger's auth check (before the body is read;
+signatures on the raw bytes before anything is parsed), the body read within its deadline and
+size limit, bounded JSON parsing, query and body validation, then the handler within
+`request_timeout`. Every refusal is a 4xx `{"error": ..., "detail": ...}`; anything unexpected
+is a JSON 500 naming the trace id, logged once with its stack (frames only, no values). Every
+response carries `X-Trace-Id` and is counted in `bitbylaw_http_requests_total`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from .backends.base import Backend
-from .context import ContextFactory, new_trace_id
+from .context import ContextFactory, FlowContext, new_trace_id
+from .http_limits import EdgeLimits
+from .json_body import BoundedJson, JsonRefused
 from .metrics import (
     HANDLER_SECONDS,
     HTTP_REQUESTS,
@@ -28,11 +37,16 @@ from .metrics import (
     QUEUE_DEPTH,
     QUEUE_IN_FLIGHT,
 )
+from .openapi import build_openapi
 from .registry import Step
-from .triggers import ApiRequest, ApiResponse, HttpTrigger
+from .triggers import ApiRequest, ApiResponse, HttpAuth, HttpTrigger
 
 log = logging.getLogger("bitbylaw.engine.http")
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Metric labels from a fixed set: a caller must not create label series with invented methods.
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+TRACE_ID = "bitbylaw.trace_id"
+STEP_NAME = "bitbylaw.step"
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -40,9 +54,18 @@ def error(status: int, code: str, detail: Any = None, headers: dict[str, str] | 
     return web.json_response({"error": code, "detail": detail}, status=status, headers=headers)
 
 
+def closing_error(status: int, code: str, detail: str) -> web.Response:
+    """A refusal after which the connection is closed (the rest of the body is not wanted)."""
+    response = error(status, code, detail)
+    response.force_close()
+    return response
+
+
 @web.middleware
 async def errors_and_metrics(request: web.Request, handler: Any) -> web.StreamResponse:
     start = time.perf_counter()
+    trace_id = request[TRACE_ID] = new_trace_id()
+    crashed = False
     try:
         response = await handler(request)
     except web.HTTPNotFound:
@@ -54,24 +77,47 @@ async def errors_and_metrics(request: web.Request, handler: Any) -> web.StreamRe
             f"allowed: {sorted(exc.allowed_methods)}",
             {"Allow": ",".join(sorted(exc.allowed_methods))},
         )
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app._client_max_size
-        response = error(413, "body_too_large", f"request body larger than {limit} bytes")
     except web.HTTPException as exc:
         response = error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text)
+    except Exception as exc:
+        crashed = True
+        response = error(500, "internal_error", f"unexpected error; see logs for trace {trace_id}")
+        log_crash(request, exc, trace_id)
+    response.headers.setdefault("X-Trace-Id", trace_id)
     route = request.match_info.route.resource
     template = route.canonical if route is not None else "unmatched"
-    HTTP_REQUESTS.labels(template, request.method, str(response.status)).inc()
-    if response.status >= 500:
+    method = request.method if request.method in KNOWN_METHODS else "other"
+    HTTP_REQUESTS.labels(template, method, str(response.status)).inc()
+    if response.status >= 500 and not crashed:
         log.warning(
             "http request failed",
             extra={
                 "route": template,
                 "status": response.status,
+                "step": request.get(STEP_NAME),
+                "trace_id": trace_id,
                 "ms": round((time.perf_counter() - start) * 1000, 1),
             },
         )
     return response
+
+
+def log_crash(request: web.Request, exc: BaseException, trace_id: str) -> None:
+    """One log line per crash: where it happened (file, line, function of each frame), never
+    the exception's message or local values, which may hold personal data."""
+    frames = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__), lookup_lines=False)
+    route = request.match_info.route.resource
+    log.error(
+        "http request crashed",
+        extra={
+            "route": route.canonical if route is not None else "unmatched",
+            "status": 500,
+            "step": request.get(STEP_NAME),
+            "trace_id": trace_id,
+            "error_type": type(exc).__name__,
+            "stack": [f"{f.filename}:{f.lineno} in {f.name}" for f in frames],
+        },
+    )
 
 
 class HttpApp:
@@ -82,46 +128,115 @@ class HttpApp:
         *,
         max_body: int = 1024 * 1024,
         request_timeout: float = 60.0,
+        limits: EdgeLimits | None = None,
         health_checks: Sequence[HealthCheck] = (),
         dead_letter_threshold: int = 1,
         queues: Sequence[str] = (),
         resources: dict[str, Any] | None = None,
+        api_info: dict[str, str] | None = None,
     ) -> None:
         self.backend = backend
         self.contexts = ContextFactory(backend, steps, resources)
+        self.max_body = max_body
         self.request_timeout = request_timeout
+        self.limits = limits or EdgeLimits()
+        self.json = BoundedJson(self.limits.json_max_depth, self.limits.json_max_number_length)
         self.health_checks = list(health_checks)
         self.dead_letter_threshold = dead_letter_threshold
         self.queues = list(queues)
+        self.openapi_doc = build_openapi(steps, **(api_info or {}))
+        self._openapi_bytes = json.dumps(self.openapi_doc, indent=1).encode()
         self.app = web.Application(middlewares=[errors_and_metrics], client_max_size=max_body)
         self.app.router.add_get("/health", self.health)
         self.app.router.add_get("/metrics", self.metrics)
+        self.app.router.add_get("/openapi.json", self.openapi)
         for step in steps:
             for trigger in step.triggers_of(HttpTrigger):
                 self.app.router.add_route(trigger.method, trigger.path, self._endpoint(step, trigger))
 
     def _endpoint(self, step: Step, trigger: HttpTrigger) -> Callable[[web.Request], Awaitable[web.Response]]:
+        auth = trigger.auth
+
         async def endpoint(request: web.Request) -> web.Response:
-            trace_id = new_trace_id()
-            parsed = await parse_request(request, trigger)
-            if isinstance(parsed, web.Response):
-                return parsed
+            trace_id = request[TRACE_ID]
+            request[STEP_NAME] = step.name
             ctx = self.contexts.make(step, trigger, trace_id)
-            logger = ctx.logger
+            api = request_view(request)
+            if auth is not None and not auth.over_body and not await passes(auth, api, ctx):
+                return closing_error(401, auth.error, auth.detail)  # body never read
+            raw = await self.read_body(request)
+            if isinstance(raw, web.Response):
+                return raw
+            api.raw_body = raw
+            if auth is not None and auth.over_body and not await passes(auth, api, ctx):
+                return error(401, auth.error, auth.detail)
+            refusal = self.parse(request, trigger, api)
+            if refusal is not None:
+                return refusal
             start = time.perf_counter()
+            deadline = asyncio.timeout(self.request_timeout)
             try:
-                result = await asyncio.wait_for(step.handler(parsed, ctx), self.request_timeout)
+                async with deadline:
+                    result = await step.handler(api, ctx)
             except TimeoutError:
-                logger.error("http handler timed out")
+                if not deadline.expired():
+                    raise  # the handler's own timeout, not ours: a crash like any other
                 return error(504, "timeout", f"handler did not answer in time (trace {trace_id})")
-            except Exception as exc:
-                logger.error("http handler failed", error_type=type(exc).__name__)
-                return error(500, "internal_error", f"see logs for trace {trace_id}")
             finally:
                 HANDLER_SECONDS.labels(step.name, "http").observe(time.perf_counter() - start)
-            return to_response(result, trace_id)
+            return to_response(result)
 
         return endpoint
+
+    async def read_body(self, request: web.Request) -> bytes | web.Response:
+        """The raw body within the body deadline and size limit, or the refusal."""
+        if not request.body_exists:
+            return b""
+        limit = self.max_body
+        if request.content_length is not None and request.content_length > limit:
+            return closing_error(413, "body_too_large", f"request body larger than {limit} bytes")
+        timeout = self.limits.body_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                return await request.read()
+        except TimeoutError:
+            return closing_error(408, "request_timeout", f"request body not received within {timeout:g} s")
+        except HTTPRequestEntityTooLarge:  # chunked: no Content-Length to check up front
+            return closing_error(413, "body_too_large", f"request body larger than {limit} bytes")
+        except (ConnectionError, RequestPayloadError):
+            return closing_error(400, "incomplete_body", "the request body ended early or is malformed")
+
+    def parse(self, request: web.Request, trigger: HttpTrigger, api: ApiRequest) -> web.Response | None:
+        """Parse and validate into `api.body` / `api.params`; the refusal if that fails."""
+        body: Any = None
+        if api.raw_body and request.method in BODY_METHODS:
+            if request.content_type != "application/json":
+                return error(
+                    415,
+                    "unsupported_media_type",
+                    f"expected Content-Type application/json, got {request.content_type!r}",
+                )
+            try:
+                body = self.json.loads(api.raw_body)
+            except JsonRefused as exc:
+                return error(400, exc.code, exc.detail)
+        if trigger.query is not None:
+            try:
+                api.params = trigger.query.model_validate(api.query)
+            except ValidationError as exc:
+                return error(422, "validation_failed", validation_details(exc, "query"))
+        if trigger.body is not None:
+            if body is None:
+                return error(400, "missing_body", "a JSON body is required")
+            try:
+                body = trigger.body.model_validate(body)
+            except ValidationError as exc:
+                return error(422, "validation_failed", validation_details(exc))
+        api.body = body
+        return None
+
+    async def openapi(self, _: web.Request) -> web.Response:
+        return web.Response(body=self._openapi_bytes, content_type="application/json")
 
     async def health(self, _: web.Request) -> web.Response:
         body: dict[str, Any] = {"status": "ok", "backend": {"name": self.backend.name}}
@@ -163,52 +278,42 @@ class HttpApp:
         return resp
 
 
-async def parse_request(request: web.Request, trigger: HttpTrigger) -> ApiRequest | web.Response:
-    raw = await request.read()
-    body: Any = None
-    if raw and request.method in BODY_METHODS:
-        if request.content_type != "application/json":
-            return error(
-                415,
-                "unsupported_media_type",
-                f"expected Content-Type application/json, got {request.content_type!r}",
-            )
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return error(
-                400, "invalid_json", f"body is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
-            )
-    if trigger.body is not None:
-        if body is None:
-            return error(400, "missing_body", "a JSON body is required")
-        try:
-            body = trigger.body.model_validate(body)
-        except ValidationError as exc:
-            details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-            return error(422, "validation_failed", details)
+def request_view(request: web.Request) -> ApiRequest:
+    """What the handler (and the auth check) sees; the body is filled in after the checks."""
+    query = request.query
     return ApiRequest(
         method=request.method,
         path=request.path,
         path_params=dict(request.match_info),
-        query={k: v for k, v in request.query.items()},
-        query_all={k: request.query.getall(k) for k in request.query},
+        query={k: v for k, v in query.items()},
+        query_all={k: query.getall(k) for k in query},
         headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-        raw_body=raw,
+        body=None,
+        raw_body=b"",
         remote=request.remote,
     )
 
 
-def to_response(result: Any, trace_id: str) -> web.Response:
+async def passes(auth: HttpAuth, request: ApiRequest, ctx: FlowContext) -> bool:
+    verdict = auth.check(request, ctx)
+    if inspect.isawaitable(verdict):
+        verdict = await verdict
+    return bool(verdict)
+
+
+def validation_details(exc: ValidationError, prefix: str | None = None) -> list[dict[str, Any]]:
+    where = [prefix] if prefix else []
+    return [{"loc": [*where, *e["loc"]], "msg": e["msg"]} for e in exc.errors(include_input=False)]
+
+
+def to_response(result: Any) -> web.Response:
     if not isinstance(result, ApiResponse):
         result = ApiResponse(200, result)
-    headers = {"X-Trace-Id": trace_id, **result.headers}
     if isinstance(result.body, bytes):
-        return web.Response(body=result.body, status=result.status, headers=headers)
-    return web.json_response(
-        result.body,
-        status=result.status,
-        headers=headers,
-        dumps=lambda o: json.dumps(o, default=str, ensure_ascii=False),
-    )
+        return web.Response(body=result.body, status=result.status, headers=result.headers)
+    return web.json_response(result.body, status=result.status, headers=result.headers, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    # ASCII escapes: a lone surrogate from a caller's JSON (`"\\ud800"`) must not crash the answer.
+    return json.dumps(value, default=str)

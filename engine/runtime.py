@@ -16,6 +16,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from .backends.base import Backend, queue_name
+from .http_limits import BoundedAppRunner, EdgeLimits
 from .http_server import HealthCheck, HttpApp
 from .registry import Step
 from .scheduler import CronScheduler
@@ -34,6 +35,8 @@ class EngineOptions:
     port: int = 3000
     max_body: int = 1024 * 1024
     request_timeout: float = 60.0
+    limits: EdgeLimits = field(default_factory=EdgeLimits)  # deadlines, connection cap, JSON bounds
+    api_info: dict[str, str] = field(default_factory=dict)  # title, version of the OpenAPI document
     grace: float = 30.0
     visibility_timeout: float = 60.0
     poll_block: float = 1.0
@@ -58,7 +61,7 @@ class Engine:
         self.http: HttpApp | None = None
         self.worker: Worker | None = None
         self.cron: CronScheduler | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: BoundedAppRunner | None = None
         self.port: int | None = None
         if opts.role in ("all", "api"):
             self.http = HttpApp(
@@ -66,10 +69,12 @@ class Engine:
                 self.steps,
                 max_body=opts.max_body,
                 request_timeout=opts.request_timeout,
+                limits=opts.limits,
                 health_checks=opts.health_checks,
                 dead_letter_threshold=opts.dead_letter_threshold,
                 queues=all_queues(self.steps),
                 resources=opts.resources,
+                api_info=opts.api_info,
             )
         if opts.role in ("all", "worker"):
             self.worker = Worker(
@@ -92,7 +97,9 @@ class Engine:
             await self.worker.start()
             await self.cron.start()
         if self.http is not None:
-            self._runner = web.AppRunner(self.http.app, access_log=None, handle_signals=False)
+            self._runner = BoundedAppRunner(
+                self.http.app, self.options.limits, access_log=None, handle_signals=False
+            )
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.options.host, self.options.port)
             await site.start()
