@@ -102,7 +102,9 @@ def api_info() -> dict[str, str]:
 
 def warn_if_webhooks_unsigned(settings: Settings, steps: list[Step]) -> None:
     signed = [t for s in steps for t in s.triggers_of(HttpTrigger) if t.auth is ESPOCRM_SIGNATURE]
-    if signed and not (settings.espocrm_webhook_secret.get_secret_value() or settings.espocrm_webhook_secrets):
+    if signed and not (
+        settings.espocrm_webhook_secret.get_secret_value() or settings.espocrm_webhook_secrets
+    ):
         logging.getLogger("bitbylaw").warning(
             "webhooks are accepted unsigned: set ESPOCRM_WEBHOOK_SECRET or ESPOCRM_WEBHOOK_SECRETS "
             "(bitbylaw espocrm register-webhooks prints them)"

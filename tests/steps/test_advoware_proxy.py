@@ -4,10 +4,10 @@ read), the four methods forward status and body."""
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import json
+
+import pytest
 
 from tests.steps.conftest import PROXY_KEY, advoware_settings, start_service
 
@@ -97,7 +97,9 @@ async def test_hostile_paths_are_400_and_never_forwarded(service_with_advoware, 
     parties = len(sim.state.parties)
     body = {"name": "x"} if method in ("POST", "PUT") else None
     for hostile in HOSTILE_PATHS:
-        async with session.request(method, "/advoware/proxy", params={param: hostile}, json=body, headers=AUTH) as r:
+        async with session.request(
+            method, "/advoware/proxy", params={param: hostile}, json=body, headers=AUTH
+        ) as r:
             answer = await r.json()
             assert r.status == 400, (hostile, r.status, answer)
             assert answer["error"] in ("invalid_path", "Endpoint required as query param"), hostile
@@ -112,7 +114,9 @@ async def test_allowed_prefixes_are_a_setting(tmp_path, advoware_sim):
     engine = await start_service(tmp_path, PROXY_ALLOWED_PREFIXES=prefixes, **advoware_settings(advoware_sim))
     try:
         async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as s:
-            async with s.get("/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=AUTH) as r:
+            async with s.get(
+                "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=AUTH
+            ) as r:
                 assert r.status == 200
             before = sum(advoware_sim.core.calls.values())
             for refused in ("api/v1/advonet/Beteiligte/1", "api/v1/advonet/MitarbeiterX"):
@@ -151,7 +155,9 @@ async def test_key_is_checked_before_the_body_is_read(service_with_advoware):
     await writer.drain()
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 401"), head
-    length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
+    )
     assert json.loads(await reader.readexactly(length))["error"] == "unauthorized"
     writer.close()
     assert await calls_total(sim) == 0
