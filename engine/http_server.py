@@ -197,6 +197,8 @@ class HttpApp:
             return closing_error(413, "body_too_large", f"request body larger than {limit} bytes")
         timeout = self.limits.body_timeout
         try:
+            if request.content.is_eof():  # all of it is here already: no deadline to arm
+                return await request.read()
             async with asyncio.timeout(timeout):
                 return await request.read()
         except TimeoutError:
