@@ -58,9 +58,7 @@ def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> Settin
         "GOOGLE_TOKEN_URL": sims.google.url + "/token",
         "PROXY_API_KEYS": proxy_keys,
         # The simulator signs its webhooks; the service verifies them (as after register-webhooks).
-        "ESPOCRM_WEBHOOK_SECRETS": {
-            sub.webhook_id: sub.secret for sub in sims.espocrm_config.subscriptions if sub.webhook_id
-        },
+        "ESPOCRM_WEBHOOK_SECRETS": {sub.webhook_id: sub.secret for sub in sandbox_webhooks(base)},
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -63,8 +63,22 @@ def raw_error(status: int, code: str, detail: str) -> bytes:
     return head.encode() + b"\r\n" + body
 
 
+_request_counters: dict[tuple[str, str, int], Any] = {}
+
+
+def count_request(route: str, method: str, status: int) -> None:
+    """`bitbylaw_http_requests_total` += 1; the labelled child is looked up once per label set
+    (prometheus-client's `labels()` locks and validates on every call)."""
+    key = (route, method, status)
+    counter = _request_counters.get(key)
+    if counter is None:
+        counter = _request_counters[key] = HTTP_REQUESTS.labels(route, method, str(status))
+    counter.inc()
+
+
 def count_unrouted(status: int) -> None:
-    HTTP_REQUESTS.labels("unmatched", "-", str(status)).inc()
+    """A request answered below the router (no route, no method known)."""
+    count_request("unmatched", "-", status)
 
 
 class BoundedRequestHandler(RequestHandler):

@@ -27,11 +27,10 @@ from pydantic import ValidationError
 
 from .backends.base import Backend
 from .context import ContextFactory, FlowContext, new_trace_id
-from .http_limits import EdgeLimits
+from .http_limits import EdgeLimits, count_request
 from .json_body import BoundedJson, JsonRefused
 from .metrics import (
     HANDLER_SECONDS,
-    HTTP_REQUESTS,
     QUEUE_DEAD,
     QUEUE_DELAYED,
     QUEUE_DEPTH,
@@ -87,7 +86,7 @@ async def errors_and_metrics(request: web.Request, handler: Any) -> web.StreamRe
     route = request.match_info.route.resource
     template = route.canonical if route is not None else "unmatched"
     method = request.method if request.method in KNOWN_METHODS else "other"
-    HTTP_REQUESTS.labels(template, method, str(response.status)).inc()
+    count_request(template, method, response.status)
     if response.status >= 500 and not crashed:
         log.warning(
             "http request failed",
@@ -156,6 +155,7 @@ class HttpApp:
 
     def _endpoint(self, step: Step, trigger: HttpTrigger) -> Callable[[web.Request], Awaitable[web.Response]]:
         auth = trigger.auth
+        handler_seconds = HANDLER_SECONDS.labels(step.name, "http")
 
         async def endpoint(request: web.Request) -> web.Response:
             trace_id = request[TRACE_ID]
@@ -183,7 +183,7 @@ class HttpApp:
                     raise  # the handler's own timeout, not ours: a crash like any other
                 return error(504, "timeout", f"handler did not answer in time (trace {trace_id})")
             finally:
-                HANDLER_SECONDS.labels(step.name, "http").observe(time.perf_counter() - start)
+                handler_seconds.observe(time.perf_counter() - start)
             return to_response(result)
 
         return endpoint
