@@ -313,9 +313,12 @@ def to_response(result: Any) -> web.Response:
         result = ApiResponse(200, result)
     if isinstance(result.body, bytes):
         return web.Response(body=result.body, status=result.status, headers=result.headers)
-    return web.json_response(result.body, status=result.status, headers=result.headers, dumps=_dumps)
+    body = _ENCODER.encode(result.body).encode()
+    return web.Response(
+        body=body, status=result.status, headers=result.headers, content_type="application/json"
+    )
 
 
-def _dumps(value: Any) -> str:
-    # ASCII escapes: a lone surrogate from a caller's JSON (`"\\ud800"`) must not crash the answer.
-    return json.dumps(value, default=str)
+# One encoder for all answers; ASCII escapes, so a lone surrogate from a caller's JSON
+# (`"\\ud800"`) cannot crash the answer.
+_ENCODER = json.JSONEncoder(default=str)
