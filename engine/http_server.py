@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -146,12 +146,41 @@ class HttpApp:
         self.openapi_doc = build_openapi(steps, **(api_info or {}))
         self._openapi_bytes = json.dumps(self.openapi_doc, indent=1).encode()
         self.app = web.Application(middlewares=[errors_and_metrics], client_max_size=max_body)
-        self.app.router.add_get("/health", self.health)
-        self.app.router.add_get("/metrics", self.metrics)
-        self.app.router.add_get("/openapi.json", self.openapi)
+        plain = self._expect_handler(None, None)
+        self.app.router.add_get("/health", self.health, expect_handler=plain)
+        self.app.router.add_get("/metrics", self.metrics, expect_handler=plain)
+        self.app.router.add_get("/openapi.json", self.openapi, expect_handler=plain)
         for step in steps:
             for trigger in step.triggers_of(HttpTrigger):
-                self.app.router.add_route(trigger.method, trigger.path, self._endpoint(step, trigger))
+                self.app.router.add_route(
+                    trigger.method,
+                    trigger.path,
+                    self._endpoint(step, trigger),
+                    expect_handler=self._expect_handler(step, trigger),
+                )
+
+    def _expect_handler(
+        self, step: Step | None, trigger: HttpTrigger | None
+    ) -> Callable[[web.Request], Awaitable[None]]:
+        """`Expect: 100-continue` makes a client wait before it sends its body: "continue" goes only
+        to a caller whose key is good, anyone else gets the endpoint's 401 at once and never sends
+        the body. Other expectations are ignored (RFC 9110 allows it), so no plain-text 417."""
+        auth = trigger.auth if trigger is not None else None
+
+        async def expect(request: web.Request) -> None:
+            if (
+                request.version != HttpVersion11
+                or request.headers.get("Expect", "").lower() != "100-continue"
+            ):
+                return
+            if step is not None and trigger is not None and auth is not None and not auth.over_body:
+                ctx = self.contexts.make(step, trigger, new_trace_id())
+                if not await passes(auth, request_view(request), ctx):
+                    return  # no "100 Continue": the endpoint answers 401 without reading the body
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the response proper has not started
+
+        return expect
 
     def _endpoint(self, step: Step, trigger: HttpTrigger) -> Callable[[web.Request], Awaitable[web.Response]]:
         auth = trigger.auth

@@ -139,6 +139,8 @@ def requests(draw: st.DrawFn) -> Fuzzed:
     extra = draw(
         st.dictionaries(st.from_regex(r"X-[A-Za-z0-9-]{1,12}", fullmatch=True), header_value, max_size=3)
     )
+    if draw(st.integers(0, 9)) == 0:
+        headers["Expect"] = draw(st.sampled_from(["100-continue", "100-Continue", "nonsense"]))
     framing = draw(st.sampled_from(["length", "length", "length", "none", "short", "chunked"]))
     return Fuzzed(method, target, {**extra, **headers}, body, framing)
 
@@ -148,12 +150,16 @@ def exchange(port: int, raw: bytes) -> tuple[int, bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=ANSWER_WITHIN) as sock:
         sock.sendall(raw)
         data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            assert chunk, f"connection closed without an answer: {data!r}"
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
+        while True:
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed without an answer: {data!r}"
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            if status != 100:  # `Expect: 100-continue`: the final answer follows
+                break
+            data = body
         lengths = [
             int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")
         ]

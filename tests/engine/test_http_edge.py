@@ -243,3 +243,27 @@ async def test_metrics_exposes_prometheus_text(client):
     assert 'bitbylaw_jobs_enqueued_total{step="example-record",topic="demo.item"}' in text
     assert 'bitbylaw_http_requests_total{method="GET",route="unmatched",status="404"}' in text
     assert "bitbylaw_handler_seconds_bucket" in text and "bitbylaw_queue_depth" in text
+
+
+async def raw_exchange(port: int, raw: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw)
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    writer.close()
+    return head
+
+
+@pytest.mark.parametrize("key,first", [("wrong", b"HTTP/1.1 401"), ("k1", b"HTTP/1.1 100 Continue")])
+async def test_expect_100_continue_only_for_a_caller_with_a_good_key(client, key, first):
+    head = await raw_exchange(
+        client._base_url.port,
+        b"POST /keyed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8\r\n"
+        b"Expect: 100-continue\r\nX-Key: " + key.encode() + b"\r\n\r\n",
+    )
+    assert head.startswith(first), head
+
+
+async def test_unknown_expectation_is_ignored_not_a_plain_text_417(client):
+    status, body, _ = await call(client, "GET", "/health", headers={"Expect": "something-else"})
+    assert status == 200 and body["status"] == "ok"
