@@ -173,7 +173,8 @@ asyncio.run(engine.run_until_signal())
 """
 
 
-async def load_http(port: int, seconds: float, concurrency: int = 32) -> float:
+async def load_http(port: int, seconds: float, concurrency: int = 32) -> tuple[float, int]:
+    """(requests/s, requests served) of `seconds` of load, after the server answered once."""
     url = f"http://127.0.0.1:{port}/noop"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
         for _ in range(100):
@@ -194,7 +195,7 @@ async def load_http(port: int, seconds: float, concurrency: int = 32) -> float:
 
         start = time.perf_counter()
         await asyncio.gather(*[client() for _ in range(concurrency)])
-        return count / (time.perf_counter() - start)
+        return count / (time.perf_counter() - start), count
 
 
 def start_server(code: str, args: list[str]) -> subprocess.Popen[bytes]:
@@ -213,20 +214,36 @@ async def http_comparison(steps_dir: Path, tmp: Path, seconds: float, rounds: in
         start_server(ENGINE_SERVER, [str(ports[1]), str(steps_dir), str(tmp / "http.db")]),
     ]
     try:
-        bares, steps = [], []
+        bares, steps, cpu = [], [], {0: [0.0, 0], 1: [0.0, 0]}
         for _ in range(rounds):
-            bares.append(await load_http(ports[0], seconds))
-            steps.append(await load_http(ports[1], seconds))
+            for i, rates in ((0, bares), (1, steps)):
+                before = cpu_seconds(procs[i].pid)
+                rate, served = await load_http(ports[i], seconds)
+                rates.append(rate)
+                cpu[i][0] += cpu_seconds(procs[i].pid) - before
+                cpu[i][1] += served
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
     ratios = [s / b for s, b in zip(steps, bares, strict=True)]
     ratio = statistics.median(ratios)
-    print(f"  bare aiohttp handler           {statistics.median(bares):10.0f} req/s  (median)")
-    print(f"  engine http step               {statistics.median(steps):10.0f} req/s  (median)")
+    us = [cpu[i][0] / max(cpu[i][1], 1) * 1e6 for i in (0, 1)]
+    for label, rates, cpu_us in (("bare aiohttp handler", bares, us[0]), ("engine http step", steps, us[1])):
+        print(
+            f"  {label:30} {statistics.median(rates):10.0f} req/s  (median; {cpu_us:.0f} us server CPU/req)"
+        )
     print(f"  engine / bare, per slice: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f} x bare")
     print(f"  target >= 0.8 x bare: {'met' if ratio >= 0.8 else 'MISSED'}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def main() -> None:
