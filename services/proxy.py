@@ -89,14 +89,12 @@ def validate_proxy_path(raw: str | None, max_length: int = 512) -> str:
         raise ProxyPathError("path must be a relative API path (no scheme, host, query or fragment)")
     if decoded.startswith("/"):
         raise ProxyPathError("path must be relative: no leading '/'")
-    path = decoded
-    if "//" in path:
+    if "//" in decoded:
         raise ProxyPathError("path must not contain '//'")
-    segments = path.split("/")
-    for segment in segments:
+    for segment in decoded.split("/"):
         # `..;x` is `..` to servers that cut path parameters off before resolving dot segments.
         if not segment.split(";", 1)[0].strip("."):
             raise ProxyPathError("path must not contain empty, '.' or '..' segments")
         if not _SAFE_SEGMENT.match(segment):
             raise ProxyPathError("path contains characters not allowed in an API path")
-    return path
+    return decoded

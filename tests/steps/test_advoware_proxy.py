@@ -84,6 +84,20 @@ HOSTILE_PATHS = [
 ]
 
 
+def test_prefixes_match_whole_segments_without_case():
+    from services.proxy import ProxyPathError, check_allowed, normalise_prefixes
+
+    prefixes = normalise_prefixes(" /api/v1/advonet/ ,api/v1/other,, ")
+    assert prefixes == ["api/v1/advonet", "api/v1/other"]
+    for ok in ("api/v1/advonet/Mitarbeiter", "API/V1/ADVONET/x/y", "api/v1/advonet", "api/v1/other/1"):
+        check_allowed(ok, prefixes)
+    for refused in ("api/v1/advonetX/Mitarbeiter", "api/v1/Token", "api/v1", "_admin/reset", "api/v1/othe"):
+        with pytest.raises(ProxyPathError):
+            check_allowed(refused, prefixes)
+    with pytest.raises(ProxyPathError, match="none configured"):
+        check_allowed("api/v1/advonet/x", normalise_prefixes(""))
+
+
 async def calls_total(sim) -> int:
     return sum(sim.core.calls.values())
 
