@@ -1,7 +1,7 @@
 """Engine benchmark (not a test): throughput of the step engine beside raw baselines measured
 in the same run.
 
-  python scripts/bench_engine.py [--jobs 20000] [--seconds 2] [--rounds 9] [--redis]
+  python scripts/bench_engine.py [--jobs 20000] [--seconds 2] [--rounds 11] [--redis]
 
 1. Embedded backend: N no-op jobs through the real worker (durable: committed to SQLite in WAL
    mode before the ack), vs a bare `asyncio.Queue` producer/consumer loop.
@@ -251,7 +251,7 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one HTTP load slice")
-    parser.add_argument("--rounds", type=int, default=9, help="alternating HTTP load slices")
+    parser.add_argument("--rounds", type=int, default=11, help="alternating HTTP load slices")
     parser.add_argument("--redis", action="store_true", help="also measure the Redis backend")
     parser.add_argument("--samples", type=int, default=300, help="latency samples (--redis)")
     args = parser.parse_args()
