@@ -109,6 +109,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 OptionalPort = Annotated[int, Field(ge=0, le=65535)]  # 0 = off
 Positive = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
+AtLeastOne = Annotated[int, Field(ge=1)]
 SecretMap = Annotated[dict[str, SecretStr], NoDecode, BeforeValidator(_json_map)]
 DirList = Annotated[list[str], NoDecode, BeforeValidator(_dir_list)]
 
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
     steps_dirs: DirList = Field(default_factory=lambda: ["steps"], alias="STEPS_DIRS")
     http_host: str = Field("127.0.0.1", alias="HTTP_HOST")
     http_port: Port = Field(3000, alias="HTTP_PORT")
-    http_max_body_bytes: Annotated[int, Field(ge=1)] = Field(1024 * 1024, alias="HTTP_MAX_BODY_BYTES")
+    http_max_body_bytes: AtLeastOne = Field(1024 * 1024, alias="HTTP_MAX_BODY_BYTES")
     http_request_timeout_seconds: Positive = Field(60.0, alias="HTTP_REQUEST_TIMEOUT_SECONDS")
     # Worker-only processes serve /metrics and /health on this port (0 = not at all).
     worker_metrics_port: OptionalPort = Field(3001, alias="WORKER_METRICS_PORT")
@@ -157,7 +158,7 @@ class Settings(BaseSettings):
     database_url: Annotated[SecretStr, AfterValidator(_database_url)] = Field(
         SecretStr("sqlite:///service.db"), alias="DATABASE_URL"
     )
-    audit_retention_days: Annotated[int, Field(ge=1)] = Field(180, alias="AUDIT_RETENTION_DAYS")
+    audit_retention_days: AtLeastOne = Field(180, alias="AUDIT_RETENTION_DAYS")
     audit_show_values: bool = Field(False, alias="AUDIT_SHOW_VALUES")
     # Per-party lock; a crashed holder blocks its party at most this long.
     beteiligte_lock_ttl_seconds: Positive = Field(900.0, alias="BETEILIGTE_LOCK_TTL_SECONDS")
@@ -208,9 +209,19 @@ class Settings(BaseSettings):
     # -- Advoware proxy and other authenticated endpoints ----------------------------------------
     # Comma-separated keys accepted in X-API-Key / apikey / Authorization: Bearer.
     proxy_api_keys: SecretStr = Field(SecretStr(""), alias="PROXY_API_KEYS")
-    proxy_max_body_bytes: Annotated[int, Field(ge=1)] = Field(1024 * 1024, alias="PROXY_MAX_BODY_BYTES")
+    proxy_max_body_bytes: AtLeastOne = Field(1024 * 1024, alias="PROXY_MAX_BODY_BYTES")
     proxy_timeout_seconds: Positive = Field(30.0, alias="PROXY_TIMEOUT_SECONDS")
-    proxy_max_path_length: Annotated[int, Field(ge=1)] = Field(512, alias="PROXY_MAX_PATH_LENGTH")
+    proxy_max_path_length: AtLeastOne = Field(512, alias="PROXY_MAX_PATH_LENGTH")
+    # Comma-separated; only paths under these reach Advoware (its token path never does).
+    proxy_allowed_prefixes: str = Field("api/v1/advonet/", alias="PROXY_ALLOWED_PREFIXES")
+
+    # -- HTTP edge: deadlines, connection cap, bounded JSON --------------------------------------
+    http_head_timeout_seconds: Positive = Field(10.0, alias="HTTP_HEAD_TIMEOUT_SECONDS")
+    http_body_timeout_seconds: Positive = Field(60.0, alias="HTTP_BODY_TIMEOUT_SECONDS")
+    http_keepalive_timeout_seconds: Positive = Field(75.0, alias="HTTP_KEEPALIVE_TIMEOUT_SECONDS")
+    http_max_connections: AtLeastOne = Field(512, alias="HTTP_MAX_CONNECTIONS")
+    http_json_max_depth: AtLeastOne = Field(64, alias="HTTP_JSON_MAX_DEPTH")
+    http_json_max_number_length: AtLeastOne = Field(100, alias="HTTP_JSON_MAX_NUMBER_LENGTH")
 
     # -- simulators --------------------------------------------------------------------------
     simulator_host: str = Field("127.0.0.1", alias="SIMULATOR_HOST")

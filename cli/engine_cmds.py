@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -107,6 +108,13 @@ def _step_row(step: Any, tz: str) -> dict[str, Any]:
         "triggers": triggers,
         "enqueues": step.enqueues,
     }
+
+
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of the HTTP API (the one served at GET /openapi.json)."""
+    from engine.openapi import build_openapi
+
+    typer.echo(json.dumps(build_openapi(wiring.load(get_settings()), **wiring.api_info()), indent=2))
 
 
 def queues(
@@ -224,6 +232,7 @@ def cron_run(name: str = typer.Argument(..., help="the cron's step name (see `bi
 def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(steps)
+    app.command()(openapi)
     app.command()(queues)
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(cron_app, name="cron")

@@ -68,6 +68,7 @@ def sandbox_values(base: Settings, sims: Simulators, data_dir: Path) -> dict[str
         "GOOGLE_API_BASE_URL": sims.google_api_url,
         "GOOGLE_TOKEN_URL": sims.google.url + "/token",
         "PROXY_API_KEYS": proxy_keys,
+        # The simulator signs its webhooks with this secret; the service verifies them.
         "ESPOCRM_WEBHOOK_SECRET": SANDBOX_WEBHOOK_SECRET,
         "SIMULATOR_HOST": base.simulator_host,
         "SIMULATOR_ADVOWARE_PORT": str(sims.advoware.port),

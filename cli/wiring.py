@@ -14,6 +14,7 @@ from typing import Any
 from config import Settings
 from engine.backends import create_backend
 from engine.backends.base import Backend
+from engine.http_limits import EdgeLimits
 from engine.project import ProjectConfig, apply_project_config, load_project_config
 from engine.registry import Step, StepValidationError, load_steps
 from engine.runtime import Engine, EngineOptions, Role
@@ -113,6 +114,23 @@ def sync_health(settings: Settings) -> Any:
     return SyncHealth(crm, settings.health_permanently_failed_threshold)
 
 
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        head_timeout=settings.http_head_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+        keepalive_timeout=settings.http_keepalive_timeout_seconds,
+        max_connections=settings.http_max_connections,
+        json_max_depth=settings.http_json_max_depth,
+        json_max_number_length=settings.http_json_max_number_length,
+    )
+
+
+def api_info() -> dict[str, str]:
+    """Title, version and description of the OpenAPI document."""
+    about = "EspoCRM webhooks, the authenticated Advoware proxy, health and metrics of bitbylaw."
+    return {"title": "bitbylaw", "version": service_version(), "description": about}
+
+
 def make_engine(
     settings: Settings,
     role: Role = "all",
@@ -139,6 +157,8 @@ def make_engine(
         port=settings.http_port if port is None else port,
         max_body=settings.http_max_body_bytes,
         request_timeout=settings.http_request_timeout_seconds,
+        limits=edge_limits(settings),
+        api_info=api_info(),
         grace=settings.shutdown_grace_seconds,
         visibility_timeout=settings.visibility_timeout_seconds,
         dead_letter_threshold=settings.health_dead_letter_threshold,

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .backends.base import Backend, queue_name
 from .crontab import UTC_NAME, interval_seconds
+from .http_limits import BoundedAppRunner, EdgeLimits
 from .http_server import HealthCheck, HttpApp
 from .metrics import DeploymentGauges, init_job_counters, set_build_info
 from .registry import Step
@@ -36,6 +37,8 @@ class EngineOptions:
     port: int = 3000
     max_body: int = 1024 * 1024
     request_timeout: float = 60.0
+    limits: EdgeLimits = field(default_factory=EdgeLimits)  # deadlines, connection cap, JSON bounds
+    api_info: dict[str, str] = field(default_factory=dict)  # title, version of the OpenAPI document
     grace: float = 30.0
     visibility_timeout: float = 60.0
     poll_block: float = 1.0
@@ -71,7 +74,7 @@ class Engine:
         self.http: HttpApp | None = None
         self.worker: Worker | None = None
         self.cron: CronScheduler | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: BoundedAppRunner | None = None
         self.port: int | None = None
         queues = all_queues(self.steps)
         self.gauges = DeploymentGauges(backend, queues, cron_intervals(self.steps, opts.cron_timezone))
@@ -83,11 +86,13 @@ class Engine:
                 self.steps if serves_http else [],
                 max_body=opts.max_body,
                 request_timeout=opts.request_timeout,
+                limits=opts.limits,
                 health_checks=opts.health_checks,
                 dead_letter_threshold=opts.dead_letter_threshold,
                 queues=queues,
                 resources=opts.resources,
                 gauges=self.gauges,
+                api_info=opts.api_info,
             )
         if opts.role in ("all", "worker"):
             self.worker = Worker(
@@ -120,7 +125,9 @@ class Engine:
                 await hook()
             # The port first: a busy port stops the start before any job is taken.
             if self.http is not None:
-                self._runner = web.AppRunner(self.http.app, access_log=None, handle_signals=False)
+                self._runner = BoundedAppRunner(
+                    self.http.app, self.options.limits, access_log=None, handle_signals=False
+                )
                 await self._runner.setup()
                 site = web.TCPSite(self._runner, self.options.host, self.listen_port)
                 await site.start()

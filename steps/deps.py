@@ -118,8 +118,13 @@ async def beteiligte_service(ctx: Any) -> Any:
 
 
 def webhook_secrets(ctx: Any) -> Any:
-    from services.webhooks import WebhookSecrets
+    """The webhook secrets of this process, built once (every webhook request checks them)."""
+    secrets = ctx.resources.get("webhook_secrets")
+    if secrets is None:
+        from services.webhooks import WebhookSecrets
 
-    s = settings_of(ctx)
-    by_id = {k: v.get_secret_value() for k, v in s.espocrm_webhook_secrets.items()}
-    return WebhookSecrets(s.espocrm_webhook_secret.get_secret_value(), by_id or None)
+        s = settings_of(ctx)
+        by_id = {k: v.get_secret_value() for k, v in s.espocrm_webhook_secrets.items()}
+        secrets = WebhookSecrets(s.espocrm_webhook_secret.get_secret_value(), by_id or None)
+        ctx.resources["webhook_secrets"] = secrets
+    return secrets

@@ -1,5 +1,6 @@
 """`bitbylaw sandbox` as a real subprocess: it comes up, the proxy answers through the Advoware
-simulator, and Ctrl-C stops it cleanly."""
+simulator, the simulator's signed webhooks are verified end to end, and Ctrl-C stops it
+cleanly."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -34,6 +36,17 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
     assert health["status"] == "ok" and health["backend"]["name"] == "embedded"
     proc.wait_log("Stop with Ctrl-C")
     assert "curl" in proc.output() and "sandbox-proxy-key" in proc.output()
+    # The simulator signs its webhooks and the service verifies them: no warning, unsigned → 401.
+    assert "accepted unsigned" not in proc.output()
+    unsigned = urllib.request.Request(
+        f"http://127.0.0.1:{port}/vmh/webhook/beteiligte/create",
+        data=b'[{"id": "x1"}]',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(unsigned, timeout=10)
+    assert refused.value.code == 401
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/advoware/proxy?path=api/v1/advonet/Mitarbeiter",
         headers={"X-API-Key": "sandbox-proxy-key"},

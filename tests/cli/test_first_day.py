@@ -220,6 +220,16 @@ def test_relative_data_paths_live_in_the_data_dir_next_to_the_settings_file(tmp_
             "-1",
             "invalid setting SHUTDOWN_GRACE_SECONDS: Input should be greater than 0",
         ),
+        (
+            "HTTP_MAX_CONNECTIONS",
+            "0",
+            "invalid setting HTTP_MAX_CONNECTIONS: Input should be greater than or equal to 1",
+        ),
+        (
+            "HTTP_BODY_TIMEOUT_SECONDS",
+            "soon",
+            "invalid setting HTTP_BODY_TIMEOUT_SECONDS: Input should be a valid number, unable to parse string as a number",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_with_exit_2_and_never_its_value(first_day, setting, value, line):

@@ -7,19 +7,14 @@ import asyncio
 import io
 import json
 import logging
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-from engine.backends.embedded import EmbeddedBackend
 from engine.logs import ContextFilter, JsonFormatter, exception_fields
-from engine.registry import load_steps
-from engine.runtime import Engine, EngineOptions
 from services.clients.errors import ServerError
 from tracecontext import bound, outgoing_traceparent, trace_id_from_traceparent
 
-EXAMPLES = Path(__file__).parent / "example_steps"
 pytestmark = pytest.mark.timeout(30)
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -42,16 +37,8 @@ def captured():
 
 
 @pytest.fixture
-async def engine(tmp_path, monkeypatch):
-    monkeypatch.setenv("EXAMPLE_RECORD_FILE", str(tmp_path / "rec.jsonl"))
-    engine = Engine(
-        EmbeddedBackend(tmp_path / "engine.db"),
-        load_steps([EXAMPLES]),
-        EngineOptions(port=0, poll_block=0.05, grace=2),
-    )
-    await engine.start()
-    yield engine
-    await engine.stop()
+async def engine(example_engine):
+    return await example_engine()
 
 
 def test_a_bound_context_reaches_every_logger_and_ends_with_its_block(captured):
@@ -135,3 +122,33 @@ async def test_a_failing_job_logs_each_failure_once_with_stack_trace_and_record_
     assert all(line["trace_id"] == trace and line["step"] == "example-flaky" for line in failures)
     assert all(len(line["stack"]) >= 1 and "flaky_step.py" in line["stack"][-1] for line in failures)
     assert "failed on purpose" not in json.dumps(captured())  # the message is withheld
+
+
+@pytest.mark.parametrize("expect100", [False, True])
+async def test_the_auth_check_and_its_refusal_carry_the_callers_trace(engine, captured, expect100):
+    """Also when the check runs early, for a client waiting on `Expect: 100-continue`."""
+    headers = {"traceparent": f"00-{TRACE}-b7ad6b7169203331-01"}
+    url = f"http://127.0.0.1:{engine.port}/keyed"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"n": 1}, headers=headers, expect100=expect100) as r:
+            assert r.status == 401 and r.headers["X-Trace-Id"] == TRACE
+        async with session.post(
+            url, data=b"[" * 100, headers={**headers, "X-Key": "k1", "Content-Type": "application/json"}
+        ) as r:
+            assert r.status == 400 and r.headers["X-Trace-Id"] == TRACE  # hostile JSON, after the key
+    checks = [line for line in captured() if line["msg"] == "key checked"]
+    assert len(checks) >= 2
+    assert all(line["trace_id"] == TRACE and line["step"] == "example-auth" for line in checks), checks
+
+
+async def test_a_crashing_auth_check_logs_its_stack_once_under_the_callers_trace(engine, captured):
+    async with aiohttp.ClientSession() as session:
+        headers = {"traceparent": f"00-{TRACE}-b7ad6b7169203331-01"}
+        async with session.get(f"http://127.0.0.1:{engine.port}/broken-auth", headers=headers) as r:
+            assert r.status == 500 and r.headers["X-Trace-Id"] == TRACE
+    (line,) = [line for line in captured() if "stack" in line]
+    assert (
+        line["trace_id"] == TRACE and line["step"] == "example-auth" and line["error_type"] == "RuntimeError"
+    )
+    assert any("auth_step.py" in frame and "_crashes" in frame for frame in line["stack"])
+    assert "secret detail" not in json.dumps(captured())
