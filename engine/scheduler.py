@@ -52,11 +52,16 @@ class CronScheduler:
         self.crons = [(s, t) for s in steps for t in s.triggers_of(CronTrigger)]
         self._tasks: list[asyncio.Task[None]] = []
         self._runs: set[asyncio.Task[bool]] = set()
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         self._tasks = [asyncio.create_task(self._loop(s, t)) for s, t in self.crons]
 
     async def stop(self, grace: float) -> None:
+        # The flag as well as the cancel: Python 3.11's wait_for (inside redis-py) can swallow a
+        # cancellation, and a loop that lost its cancel must still end at its next turn.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -91,7 +96,7 @@ class CronScheduler:
         if missed is not None and await self.backend.claim_cron_tick(name, missed, ttl):
             self._fire(step, trigger, missed, catch_up=True)
         tick = next_tick(trigger.expression, self.clock(), tz)
-        while True:
+        while not self._stopping:
             await self._sleep(max(tick - self.clock(), 0.0))
             try:
                 if await self.backend.claim_cron_tick(name, tick, ttl):
