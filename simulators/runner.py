@@ -68,9 +68,19 @@ async def start_simulators(
         snapshot_path=None if espo_snapshot is None else str(espo_snapshot),
     )
     google_cfg = GoogleSimConfig(snapshot_path=_snapshot(snapshot_dir, "google"))
-    advoware = await start_app(build_advoware_app(adv_cfg), host, ports[0])
-    espocrm = await start_app(build_espocrm_app(espo_cfg), host, ports[1])
-    google = await start_app(build_google_app(google_cfg), host, ports[2])
+    started: list[RunningApp] = []
+    try:  # a busy port stops the start; the simulators already listening stop again
+        for app, port in (
+            (build_advoware_app(adv_cfg), ports[0]),
+            (build_espocrm_app(espo_cfg), ports[1]),
+            (build_google_app(google_cfg), ports[2]),
+        ):
+            started.append(await start_app(app, host, port))
+    except BaseException:
+        for running in started:
+            await running.stop()
+        raise
+    advoware, espocrm, google = started
     return Simulators(advoware, espocrm, google, adv_cfg, espo_cfg, google_cfg)
 
 

@@ -1,6 +1,6 @@
-"""Adapters from the engine's `ctx` to what services need (DECISIONS 3): the per-process
-clients, a token cache over `ctx.state`, the party sync service from its composition root.
-Not a step file (no `_step.py` suffix)."""
+"""Adapters from the engine's `ctx` to what services need: the per-process clients, a token
+cache over `ctx.state`, the party sync service from its composition root. Not a step file (no
+`_step.py` suffix)."""
 
 from __future__ import annotations
 
@@ -43,14 +43,47 @@ def advoware(ctx: Any) -> AdvowareClient:
     return client
 
 
-async def open_service_db(settings: Settings) -> Any:
-    """The service database, opened and migrated (DECISIONS 1: migrations run at start-up)."""
+def espocrm(ctx: Any) -> Any:
+    client = ctx.resources.get("espocrm")
+    if client is None:
+        from services.clients.espocrm import EspoCrmClient
+
+        client = EspoCrmClient.from_settings(settings_of(ctx), shared_session(), None)
+        ctx.resources["espocrm"] = client
+    return client
+
+
+class ServiceDatabaseUnavailable(RuntimeError):
+    """The service database cannot be opened or migrated; the message names no password."""
+
+    log_safe = True
+
+
+async def open_service_db(settings: Settings, migrate: bool = True) -> Any:
+    """The service database, opened and (by default) migrated: migrations run at start-up."""
     from services.db import open_database
 
-    url = settings.database_url.get_secret_value()
-    db = await open_database(url, show_values=settings.audit_show_values).connect()
-    await db.migrate()
+    url = settings.service_database_url()
+    try:
+        db = await open_database(url, show_values=settings.audit_show_values).connect()
+    except (OSError, ValueError) as exc:
+        raise ServiceDatabaseUnavailable(
+            f"service database unreachable: {_reason(exc)} (check DATABASE_URL)"
+        ) from exc
+    except Exception as exc:  # asyncpg's errors (wrong password, no such database) share no base
+        raise ServiceDatabaseUnavailable(
+            f"service database refused the connection: {type(exc).__name__} (check DATABASE_URL)"
+        ) from exc
+    if migrate:
+        await db.migrate()
     return db
+
+
+def _reason(exc: Exception) -> str:
+    """An OSError's reason without the URL (which may hold a password)."""
+    if isinstance(exc, OSError):
+        return (exc.strerror or type(exc).__name__).lower()
+    return type(exc).__name__
 
 
 async def database(ctx: Any) -> Any:
@@ -92,8 +125,13 @@ async def beteiligte_health(ctx: Any) -> dict[str, Any]:
 
 
 def webhook_secrets(ctx: Any) -> Any:
-    from services.webhooks import WebhookSecrets
+    """The webhook secrets of this process, built once (every webhook request checks them)."""
+    secrets = ctx.resources.get("webhook_secrets")
+    if secrets is None:
+        from services.webhooks import WebhookSecrets
 
-    s = settings_of(ctx)
-    by_id = {k: v.get_secret_value() for k, v in s.espocrm_webhook_secrets.items()}
-    return WebhookSecrets(s.espocrm_webhook_secret.get_secret_value(), by_id or None)
+        s = settings_of(ctx)
+        by_id = {k: v.get_secret_value() for k, v in s.espocrm_webhook_secrets.items()}
+        secrets = WebhookSecrets(s.espocrm_webhook_secret.get_secret_value(), by_id or None)
+        ctx.resources["webhook_secrets"] = secrets
+    return secrets

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from services.clients import espocrm_paths as paths
 from services.clients.base import ClientBase
+from services.clients.errors import NotFound
 from services.clients.retry import RetryPolicy
 from services.clients.session import SessionSource
 from services.clients.transport import HttpRequest, RawResponse
@@ -213,6 +214,31 @@ class EspoCrmClient(ClientBase):
     async def delete_webhook(self, webhook_id: str) -> None:
         route = paths.WEBHOOK
         await self._call(self._request("DELETE", route.template, route.path(id=webhook_id)))
+
+    async def list_webhooks(self) -> Sequence[JsonDict]:
+        """Every subscription the API user may see (its own, for a non-admin API user)."""
+        return [hook async for hook in self.iter_all("Webhook")]
+
+    async def update_webhook(self, webhook_id: str, data: JsonDict) -> JsonDict:
+        """Change url, skipOwn or isActive; EspoCRM keeps event and secret fixed."""
+        return await self.update("Webhook", webhook_id, data)
+
+    async def entity_fields(self, entity: str) -> set[str]:
+        """The field names EspoCRM defines for `entity` (`GET Metadata`); NotFound when it
+        defines no such entity."""
+        route = paths.METADATA
+        body = _dict(await self._call(self._request("GET", route.template, route.path())))
+        defs = (body.get("entityDefs") or {}).get(entity)
+        if not isinstance(defs, dict):
+            raise NotFound(self.system, "GET", route.template, 404, f"EspoCRM defines no entity {entity}")
+        return set(defs.get("fields") or {})
+
+    async def current_user_id(self) -> str:
+        """The id of the API user these credentials belong to (`GET App/user`): also the
+        cheapest call that proves the credentials work."""
+        route = paths.APP_USER
+        body = _dict(await self._call(self._request("GET", route.template, route.path())))
+        return str((body.get("user") or {}).get("id", ""))
 
 
 def nested_where(where: Sequence[JsonDict], prefix: str = "where") -> dict[str, str]:

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, Field
 
 from engine import QueueConfig, queue
+from services.sync_metrics import init_outcomes, record_outcome
 from steps.deps import beteiligte_health, beteiligte_service
 
 TOPICS = (
@@ -21,6 +22,8 @@ class PartyJob(BaseModel):
     bulk: bool = False  # enqueued by the cron: initial-sync notices go to the admin summary
     waits: int = Field(0, ge=0)  # consecutive times this job found the party locked
 
+
+init_outcomes("CBeteiligte")
 
 config = {
     "name": "vmh-beteiligte-sync",
@@ -42,5 +45,5 @@ async def handler(job: PartyJob, ctx):
         # One waiting job per party and topic: a second one is absorbed (it reads the record fresh).
         again = {"id": job.id, "bulk": job.bulk, "waits": job.waits + (outcome.status == "locked")}
         await ctx.enqueue(topic, again, delay=outcome.retry_in, dedup_key=f"beteiligte-wait:{topic}:{job.id}")
-    level = ctx.logger.warning if outcome.status in ("failed", "permanently_failed") else ctx.logger.info
-    level("party sync", entity_id=job.id, status=outcome.status, retry_in=outcome.retry_in)
+    log = ctx.logger.warning if record_outcome("CBeteiligte", outcome.status) else ctx.logger.info
+    log("party sync", entity_id=job.id, status=outcome.status, retry_in=outcome.retry_in)

@@ -281,6 +281,9 @@ class PartySyncMachine(RuleBasedStateMachine):
     # -- the end --------------------------------------------------------------------------------
 
     def teardown(self) -> None:
+        if STEP_LOG:  # the long profile's step count (README): one line per run
+            with open(STEP_LOG, "a", encoding="utf-8") as log:
+                log.write(f"{self.step_no}\n")
         try:
             self._converge_and_check()
         finally:
@@ -368,7 +371,8 @@ class PartySyncMachine(RuleBasedStateMachine):
 
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-STEPS = {"ci": (150, 40), "long": (400, 50)}.get(PROFILE, (150, 40))
+STEPS = {"ci": (150, 40), "long": (1000, 100)}.get(PROFILE, (150, 40))
+STEP_LOG = os.environ.get("PARTY_MACHINE_STEP_LOG")
 PartySyncMachine.TestCase.settings = settings(
     max_examples=STEPS[0],
     stateful_step_count=STEPS[1],
