@@ -194,7 +194,8 @@ class PartySyncMachine(RuleBasedStateMachine):
                 self.agreed[(rid, f)] = posted[f]
 
     def _handle_once(self, rid: str, action: str, bulk: bool) -> Any:
-        self._landed_writes_now_known(rid)
+        earlier = [x for x in self.landed if x[2] == rid]
+        known = self._landed_writes_still_held(rid)
         self.advo.syncing = rid
         trigger = f"vmh.beteiligte.{action}"
         before = self._run(self.db.get_snapshot(rid))
@@ -204,8 +205,7 @@ class PartySyncMachine(RuleBasedStateMachine):
         try:
             outcome = self._run(self.service.handle(rid, action, trigger=trigger, trace_id="t", bulk=bulk))  # type: ignore[arg-type]
         except Crash:
-            self.crashes.append(self.step_no)
-            return None  # the process died; the engine delivers the job again later
+            self.crashes.append(self.step_no)  # the process died; the engine delivers the job again
         except Exception:
             pass  # even the failure booking failed: the engine retries the job
         finally:
@@ -219,27 +219,38 @@ class PartySyncMachine(RuleBasedStateMachine):
         # before the run is known to it then.
         unknown = any(f in ("after", "crash") for f in self.faults.fired)
         stored = self._run(self.db.get_snapshot(rid)) != before
+        decided = stored or (outcome is not None and outcome.plan is not None)
+        if decided:
+            self.landed = [x for x in self.landed if x not in earlier]
+            self._learn_landed_writes(rid, known)
         if (outcome is not None and outcome.status in SYNCED) or stored:
             self.synced(rid, only=equal_before if unknown else None)
         return outcome
 
-    def _landed_writes_now_known(self, rid: str) -> None:
-        """A write of `rid` that landed without an answer becomes known to the service at its next
-        run (the writes in flight), as long as its side still holds what it wrote: the value it
-        wrote is then what both sides last agreed on — and it must have been the right one."""
+    def _landed_writes_still_held(self, rid: str) -> list[tuple[int, str, Any]]:
+        """Writes of `rid` that landed without an answer and whose side still holds what they
+        wrote, as (step, field, value): the service learns them at its next run that decides
+        (the writes in flight); what a user changed meanwhile it cannot learn."""
+        held = []
         for landed in [x for x in self.landed if x[2] == rid]:
-            self.landed.remove(landed)
             step, side, _, before, after = landed
             read = espo_to_party if side == "espo" else (lambda r: advo_to_party(r, "person"))
             old, new = read(before).to_json(), read(after).to_json()
             now = self._side_values(rid, side)
-            for f in FIELDS:
-                if old[f] != new[f] and now is not None and now[f] == new[f]:
-                    history = self.edits[(rid, f)]
-                    self.edits[(rid, f)] = [e for e in history if e[0] <= step]
-                    self._check_field(rid, f, new[f])
-                    self.edits[(rid, f)] = [e for e in history if e[0] > step]
-                    self.agreed[(rid, f)] = new[f]
+            held += [
+                (step, f, new[f]) for f in FIELDS if old[f] != new[f] and now is not None and now[f] == new[f]
+            ]
+        return held
+
+    def _learn_landed_writes(self, rid: str, held: list[tuple[int, str, Any]]) -> None:
+        """What a landed write wrote is then what both sides last agreed on — and it must have
+        been the right value."""
+        for step, f, value in held:
+            history = self.edits[(rid, f)]
+            self.edits[(rid, f)] = [e for e in history if e[0] <= step]
+            self._check_field(rid, f, value)
+            self.edits[(rid, f)] = [e for e in history if e[0] > step]
+            self.agreed[(rid, f)] = value
 
     def _side_values(self, rid: str, side: str) -> dict[str, Any] | None:
         record = self.espo.records.get(rid)
