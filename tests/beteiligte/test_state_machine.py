@@ -224,7 +224,7 @@ class PartySyncMachine(RuleBasedStateMachine):
             self.landed = [x for x in self.landed if x not in earlier]
             self._learn_landed_writes(rid, known)
         if (outcome is not None and outcome.status in SYNCED) or stored:
-            self.synced(rid, only=equal_before if unknown else None)
+            self.synced(rid, only=(equal_before | self._stored_and_held(rid)) if unknown else None)
         return outcome
 
     def _landed_writes_still_held(self, rid: str) -> list[tuple[int, str, Any]]:
@@ -251,6 +251,15 @@ class PartySyncMachine(RuleBasedStateMachine):
             self._check_field(rid, f, value)
             self.edits[(rid, f)] = [e for e in history if e[0] > step]
             self.agreed[(rid, f)] = value
+
+    def _stored_and_held(self, rid: str) -> set[str]:
+        """Fields whose stored value both sides hold after the run: the service takes them as
+        agreed at its next run (its writes with a known answer landed), so the model does too."""
+        stored = (self._run(self.db.get_snapshot(rid)) or {}).get("party") or {}
+        espo, advo = self._side_values(rid, "espo"), self._side_values(rid, "advo")
+        if espo is None or advo is None:
+            return set()
+        return {f for f in FIELDS if f in stored and stored[f] == espo[f] == advo[f]}
 
     def _side_values(self, rid: str, side: str) -> dict[str, Any] | None:
         record = self.espo.records.get(rid)
