@@ -147,14 +147,18 @@ class Console:
         )
 
     # -- login ----------------------------------------------------------------------------------
-    async def login_form(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
+    async def login_form(self, request: web.Request) -> web.Response:
         if await self.sessions.find(request.cookies.get(SESSION_COOKIE)):
             return see_other(next_page(request.query.get("next")))
+        return self._login_page(request, request.query.get("next"))
+
+    def _login_page(
+        self, request: web.Request, after: str | None, message: str = "", status: int = 200
+    ) -> web.Response:
         token = new_token()
         response = self.page(
-            request, "login.html", status, title="Log in", csrf=token, message=message,
-            next=next_page(request.query.get("next")),
-        )  # fmt: skip
+            request, "login.html", status, title="Log in", csrf=token, message=message, next=next_page(after)
+        )
         self.cookie(response, LOGIN_COOKIE, token, 3600)
         return response
 
@@ -164,11 +168,11 @@ class Console:
         if wait is not None:
             log.warning("console login refused: too many failed logins")
             text = f"Too many failed logins: try again in {wait / 60:.0f} minute(s)."
-            return await self.login_form(request, text, 429)
+            return self._login_page(request, form.get("next"), text, 429)
         if not self.sessions.password_matches(form.get("password", "")):
             await self.sessions.login_failed(client)
             log.warning("console login failed")
-            return await self.login_form(request, "Wrong password.", 401)
+            return self._login_page(request, form.get("next"), "Wrong password.", 401)
         await self.sessions.login_succeeded(client)
         session_id, _ = await self.sessions.open()
         log.info("console login")

@@ -33,6 +33,7 @@ ESPOCRM_FIELDS = (
     "modifiedAt",
 )
 AUDIT_ROWS = 50
+TRIGGER = "cli:console"
 
 
 @dataclass
@@ -112,11 +113,13 @@ async def _database_side(db: Any, entity: str, entity_id: str) -> Side:
 async def sync_now(
     scope: ServiceScope, entity_id: str, *, dry_run: bool, show_values: bool, trace_id: str
 ) -> SyncResult:
-    """The party's sync now (or its preview), as the CLI runs it; failures as the CLI says them."""
+    """The party's sync now (or its preview), as the CLI runs it; failures as the CLI says them.
+    Its trigger `cli:console` makes it an operator run as `cli` does (the backoff of a failed
+    record is ignored) and names the console in the audit trail."""
     try:
         service = await deps.beteiligte_service(scope)
         outcome = await run_sync(
-            service, entity_id, dry_run=dry_run, direction="both", trigger="console", trace_id=trace_id
+            service, entity_id, dry_run=dry_run, direction="both", trigger=TRIGGER, trace_id=trace_id
         )
     except CliError as exc:
         return SyncResult("refused", str(exc), [], dry_run)

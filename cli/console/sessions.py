@@ -97,7 +97,8 @@ class Sessions:
         value = await self.state.get(FAILURES_SCOPE, client)
         if not isinstance(value, dict) or int(value.get("n", 0)) < self.max_failures:
             return None
-        return max(0.0, float(value["since"]) + FAILURE_WINDOW_S - self.clock())
+        left = float(value["since"]) + FAILURE_WINDOW_S - self.clock()
+        return left if left > 0 else None
 
     async def login_failed(self, client: str) -> None:
         now = self.clock()
