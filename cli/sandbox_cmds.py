@@ -70,8 +70,6 @@ def sandbox_values(base: Settings, sims: Simulators, data_dir: Path) -> dict[str
         "GOOGLE_TOKEN_URL": sims.google.url + "/token",
         "PROXY_API_KEYS": proxy_keys,
         "CONSOLE_PASSWORD": base.console_password.get_secret_value() or SANDBOX_CONSOLE_PASSWORD,
-        # The sandbox speaks plain HTTP on 127.0.0.1: a Secure cookie would need HTTPS.
-        "CONSOLE_COOKIE_SECURE": "false",
         # The simulator signs its webhooks with this secret; the service verifies them.
         "ESPOCRM_WEBHOOK_SECRET": SANDBOX_WEBHOOK_SECRET,
         "SIMULATOR_HOST": base.simulator_host,

@@ -109,8 +109,12 @@ class ConsoleService(LiveService):
 
 
 @pytest.fixture(scope="module")
-def console_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleService]:
-    service = ConsoleService(tmp_path_factory.mktemp("console"), console_refresh_seconds=1.0)
+def console_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsoleService]:
+    """One per test module; the module's CONSOLE_SETTINGS override the sandbox's settings."""
+    overrides = {"console_refresh_seconds": 1.0, **getattr(request.module, "CONSOLE_SETTINGS", {})}
+    service = ConsoleService(tmp_path_factory.mktemp("console"), **overrides)
     service.start()
     try:
         yield service

@@ -116,6 +116,7 @@ def page(browser: object, console_service: ConsoleService) -> Page:
 
 def test_refused_without_the_password_then_logged_in(page):
     page.open("/console/dead")
+    assert page.chrome.get_cookie("bitbylaw_console_login")["secure"] is True  # the default
     page.until_text("h1", "Log in")
     page.find("#password").send_keys("wrong password")
     page.click("#login")
@@ -123,6 +124,8 @@ def test_refused_without_the_password_then_logged_in(page):
     page.find("#password").send_keys(PASSWORD)
     page.click("#login")
     page.until_text("h1", "Dead letters")  # back where the browser wanted to go
+    session = page.chrome.get_cookie("bitbylaw_console")
+    assert session["httpOnly"] is True and session["sameSite"] == "Strict" and session["secure"] is True
 
 
 def test_a_queues_depth_changes_on_the_overview_while_jobs_are_enqueued(page, console_service):

@@ -15,6 +15,9 @@ from services.db import open_database
 from tests.console.conftest import PASSWORD, SYNC_QUEUE, Browserless, ConsoleService
 
 pytestmark = [pytest.mark.timeout(120)]
+# urllib's cookie jar sends a Secure cookie over https only (a browser also over http://127.0.0.1,
+# as the browser tests show with the default).
+CONSOLE_SETTINGS = {"console_cookie_secure": False}
 
 
 @pytest.fixture
