@@ -88,6 +88,10 @@ class AuditStore(StoreBase):
         )
         return [self._record_from_row(r) for r in rows]
 
+    async def count_audit(self) -> int:
+        row = await self._driver.fetchrow("SELECT COUNT(*) AS n FROM audit_log")
+        return int(row["n"]) if row is not None else 0
+
     async def audit_outcomes(self, since: datetime) -> list[OutcomeCount]:
         """How many entries each entity type had per result and UTC hour since `since`."""
         cutoff = self._driver.dump_ts(require_utc(since, "since"))
