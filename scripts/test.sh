@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run every check: lint (ruff), types (mypy), layer contracts (import-linter), tests.
 # Tests need redis-server and PostgreSQL's server binaries; as root they are installed with
-# apt-get, otherwise this script says what to install. Python 3.11 or newer (scripts/setup.sh).
+# apt-get, otherwise this script says what to install (promtool and chromium: their tests skip). Python 3.11 or newer (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,21 @@ if ! command -v promtool >/dev/null 2>&1; then
     (service prometheus stop || true) >/dev/null 2>&1
   else
     echo "note: no promtool (apt-get install prometheus): the promtool checks of the alert rules skip"
+  fi
+fi
+
+# Debian's chromium and chromium-driver run the console's browser tests; without them those
+# tests skip with a message.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium and chromium-driver (browser tests) with apt-get"
+    install_chromium() {
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation >/dev/null 2>&1
+    }
+    install_chromium || { apt-get update -qq && install_chromium; } \
+      || echo "note: chromium not installable: the console's browser tests skip"
+  else
+    echo "note: no chromium/chromedriver (apt-get install chromium chromium-driver): the browser tests skip"
   fi
 fi
 
