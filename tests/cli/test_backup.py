@@ -21,20 +21,21 @@ from engine.backends.base import EnqueueRequest
 from engine.backends.embedded import EmbeddedBackend
 from services.db import AuditEntry, open_database
 from tests.fixtures.postgres_server import postgres_server, postgres_url  # noqa: F401
-from tests.fixtures.service_process import ROOT, ServiceProcess, base_env, free_port, service_processes  # noqa: F401
+from tests.fixtures.service_process import (  # noqa: F401
+    ROOT,
+    ServiceProcess,
+    base_env,
+    free_port,
+    run_cli,
+    service_processes,
+    start_sandbox,
+)
 
 ESPO_KEY = "sandbox-espocrm-key"
 
 
 def cli(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env, timeout=120, cwd=cwd)
 
 
 def test_secrets_are_removed_and_passwords_taken_out_of_urls():
@@ -67,17 +68,8 @@ def test_secrets_are_removed_and_passwords_taken_out_of_urls():
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_a_backup_of_the_running_sandbox_restores_into_a_fresh_directory(tmp_path, service_processes):
-    port, adv, espo, google = (free_port() for _ in range(4))
-    env = base_env(
-        HTTP_PORT=str(port),
-        SIMULATOR_ADVOWARE_PORT=str(adv),
-        SIMULATOR_ESPOCRM_PORT=str(espo),
-        SIMULATOR_GOOGLE_PORT=str(google),
-    )
-    sandbox = ServiceProcess(
-        ["sandbox", "--data-dir", str(tmp_path / "sandbox")], env, tmp_path / "sb.log"
-    ).start()
-    service_processes.append(sandbox)
+    running = start_sandbox(tmp_path / "sandbox", tmp_path / "sb.log", service_processes)
+    sandbox, port, espo = running.proc, running.port, running.espocrm_port
     sandbox.wait_http(port, timeout=60)
     sandbox.wait_log("Stop with Ctrl-C")
     sandbox_env = base_env(BITBYLAW_ENV_FILE=str(tmp_path / "sandbox" / "sandbox.env"))
