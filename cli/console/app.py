@@ -216,8 +216,16 @@ class Console:
         if not everything and not job_id:
             return self.refused(request, 400, "Name a dead letter.")
         replayed = await self.edge.backend.replay_dead(None if everything else [job_id])
-        await self._audit_replay(request, "all" if everything else job_id, replayed)
         log.info("console replayed dead letters", extra={"count": replayed, "all": everything})
+        if not everything and not replayed:  # a second submit, or replayed meanwhile elsewhere
+            return self.refused(request, 404, f"No dead letter {job_id} (already replayed?): nothing done.")
+        try:
+            await self._audit_replay(request, "all" if everything else job_id, replayed)
+        except Exception as exc:  # the replay happened: say so, and that its audit entry is missing
+            log.warning("console replay not audited", extra={"error_type": type(exc).__name__})
+            return self.refused(
+                request, 500, f"Replayed {replayed} dead letter(s), but the audit entry could not be written."
+            )
         return see_other(f"/console/dead?replayed={replayed}")
 
     async def _audit_replay(self, request: web.Request, which: str, count: int) -> None:

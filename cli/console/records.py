@@ -20,7 +20,7 @@ from ..errors import CliError
 from ..party_ops import audit_details, plan_lines, run_sync
 from .views import ServiceScope, attempt, error_line
 
-RECORD_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # EspoCRM ids; it goes into API paths
 ESPOCRM_FIELDS = (
     "syncStatus",
     "betnr",
@@ -52,7 +52,7 @@ class SyncResult:
 
 
 def known(entity: str, entity_id: str) -> bool:
-    """Only synced entities and plausible ids have a page (the id goes into API paths)."""
+    """Only synced entities and plausible ids have a page."""
     return synced_entity(entity) is not None and RECORD_ID.fullmatch(entity_id) is not None
 
 

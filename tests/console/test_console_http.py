@@ -269,3 +269,32 @@ def _fuzz_dead_letter(service: ConsoleService) -> str:
     if "job" not in _FUZZ:
         _FUZZ["job"] = service.dead_letter("fuzz-probe", "ServerError: HTTP 503")
     return str(_FUZZ["job"])
+
+
+def test_a_replay_submitted_twice_replays_once(console_service, logged_in):
+    job_id = console_service.dead_letter("twice", "ServerError: HTTP 503")
+    depth = console_service.queue_depth()
+    _, _, page = logged_in.request("GET", f"/console/dead/replay?id={job_id}")
+    form = {"id": job_id, "csrf": logged_in.csrf(page)}
+    first, _, _ = logged_in.request("POST", "/console/dead/replay", form)
+    second, _, html = logged_in.request("POST", "/console/dead/replay", form)
+    assert (first, second) == (303, 404) and "already replayed?" in html
+    assert console_service.queue_depth() == depth + 1
+    drain(console_service)
+
+
+def test_a_replay_whose_audit_entry_cannot_be_written_says_so(console_service, logged_in, monkeypatch):
+    from cli.console.app import Console
+
+    async def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Console, "_audit_replay", broken)
+    job_id = console_service.dead_letter("unaudited", "ServerError: HTTP 503")
+    _, _, page = logged_in.request("GET", f"/console/dead/replay?id={job_id}")
+    status, _, html = logged_in.request(
+        "POST", "/console/dead/replay", {"id": job_id, "csrf": logged_in.csrf(page)}
+    )
+    assert status == 500 and "Replayed 1 dead letter(s), but the audit entry could not be written" in html
+    assert job_id not in {d.id for d in console_service.dead()}  # the replay itself happened
+    drain(console_service)
