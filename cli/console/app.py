@@ -61,7 +61,9 @@ class Console:
             settings.console_max_login_failures,
         )
         self.templates = Environment(
-            loader=FileSystemLoader(PACKAGE / "templates"), autoescape=select_autoescape(default=True)
+            loader=FileSystemLoader(PACKAGE / "templates"),
+            autoescape=select_autoescape(default=True),
+            auto_reload=False,  # they ship with the package
         )
         self.templates.filters["when"] = when
         self.templates.globals["static"] = self._static_url()
