@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,6 +64,24 @@ def browser() -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+class DetachedNode(Exception):
+    """Chromium's "Node with given id does not belong to the document": the element was replaced."""
+
+
+def detached_as_stale(condition: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    from selenium.common.exceptions import WebDriverException
+
+    def check(chrome: Any) -> Any:
+        try:
+            return condition(chrome)
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc.msg):
+                raise DetachedNode(exc.msg) from exc
+            raise
+
+    return check
+
+
 class Page:
     """The browser on the console, with waits for what a person would look for."""
 
@@ -72,21 +91,26 @@ class Page:
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.chrome, self.service, self.by = chrome, service, By
-        # The page swaps its live part every second: an element found a moment ago may be gone.
-        ignored = (NoSuchElementException, StaleElementReferenceException)
+        # The page swaps its live part every second (and a click may load the next page): an
+        # element found a moment ago may be gone. Chromium says so as a stale element, or as a
+        # node that "does not belong to the document" (an unknown error): both mean look again.
+        ignored = (NoSuchElementException, StaleElementReferenceException, DetachedNode)
         self.wait = WebDriverWait(chrome, WAIT, poll_frequency=0.1, ignored_exceptions=ignored)
 
     def open(self, path: str) -> None:
         self.chrome.get(self.service.url + path)  # type: ignore[attr-defined]
 
+    def until(self, condition: Callable[[Any], Any], message: str = "") -> Any:
+        return self.wait.until(detached_as_stale(condition), message)
+
     def find(self, css: str) -> object:
-        return self.wait.until(lambda c: c.find_element(self.by.CSS_SELECTOR, css))
+        return self.until(lambda c: c.find_element(self.by.CSS_SELECTOR, css))
 
     def click(self, css: str) -> None:
-        self.wait.until(lambda c: c.find_element(self.by.CSS_SELECTOR, css).click() or True)
+        self.until(lambda c: c.find_element(self.by.CSS_SELECTOR, css).click() or True)
 
     def text(self, css: str) -> str:
-        return str(self.wait.until(lambda c: c.find_element(self.by.CSS_SELECTOR, css).text or " "))
+        return str(self.until(lambda c: c.find_element(self.by.CSS_SELECTOR, css).text or " "))
 
     def until_text(self, css: str, wanted: str) -> None:
         """Waits (without reloading: the page refreshes itself) until `css` shows `wanted`."""
@@ -95,7 +119,7 @@ class Page:
             found = chrome.find_elements(self.by.CSS_SELECTOR, css)  # type: ignore[attr-defined]
             return any(wanted in e.text for e in found)
 
-        self.wait.until(shows, f"{css} never showed {wanted!r}")
+        self.until(shows, f"{css} never showed {wanted!r}")
 
     def login(self) -> None:
         self.open("/console")
