@@ -63,13 +63,22 @@ async def record_page(scope: ServiceScope, entity: str, entity_id: str) -> dict[
     if service is not None:
         espo, betnr = await _espocrm_side(service, entity, entity_id)
         advo = await _advoware_side(service, betnr)
-    db = await deps.database(scope)
+    stored, audit_error = await attempt(_stored(scope, entity, entity_id))
+    database, audit = stored or (Side("service database", "unreachable", [("error", audit_error)]), [])
     return {
         "entity": entity,
         "entity_id": entity_id,
-        "sides": [espo, advo, await _database_side(db, entity, entity_id)],
-        "audit": [(e, audit_details(e)) for e in await db.list_audit(entity, entity_id, limit=AUDIT_ROWS)],
+        "sides": [espo, advo, database],
+        "audit": audit,
+        "audit_error": audit_error,
     }
+
+
+async def _stored(scope: ServiceScope, entity: str, entity_id: str) -> tuple[Side, list[Any]]:
+    """The service database's side and the audit trail (one source: down for both at once)."""
+    db = await deps.database(scope)
+    entries = await db.list_audit(entity, entity_id, limit=AUDIT_ROWS)
+    return await _database_side(db, entity, entity_id), [(e, audit_details(e)) for e in entries]
 
 
 async def _espocrm_side(service: Any, entity: str, entity_id: str) -> tuple[Side, Any]:

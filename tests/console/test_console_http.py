@@ -298,3 +298,24 @@ def test_a_replay_whose_audit_entry_cannot_be_written_says_so(console_service, l
     assert status == 500 and "Replayed 1 dead letter(s), but the audit entry could not be written" in html
     assert job_id not in {d.id for d in console_service.dead()}  # the replay itself happened
     drain(console_service)
+
+
+def test_a_record_page_says_when_the_service_database_is_down(console_service, logged_in, monkeypatch):
+    """The page still shows EspoCRM's side; the database's side and the audit trail say why not."""
+    from cli.console import records
+    from steps.deps import ServiceDatabaseUnavailable
+
+    party = console_service.create_party("Dora", "Datenbank")
+    before, _, _ = logged_in.request("GET", f"/console/records/CBeteiligte/{party}")  # builds the sync
+    assert before == 200
+
+    async def down(scope):
+        raise ServiceDatabaseUnavailable(
+            "service database unreachable: connection refused (check DATABASE_URL)"
+        )
+
+    monkeypatch.setattr(records.deps, "database", down)
+    status, _, html = logged_in.request("GET", f"/console/records/CBeteiligte/{party}")
+    assert status == 200
+    assert 'data-side="EspoCRM">found' in html and 'data-side="service database">unreachable' in html
+    assert html.count("service database unreachable: connection refused") == 2  # the side and the trail
