@@ -119,9 +119,12 @@ def test_a_backup_of_the_running_sandbox_restores_into_a_fresh_directory(tmp_pat
     service_processes.append(restored)
     assert restored.wait_http(restored_port, timeout=40)["status"] in ("ok", "degraded")
     assert state(fresh_env) == before
-    page = console_page(restored_port, f"/console/records/CBeteiligte/{parties[0]}")
-    for entry in before["audit"][parties[0]]:
-        assert entry["trace_id"] in page
+    for party in parties:  # the restored service's console shows each record's state and trail
+        page = console_page(restored_port, f"/console/records/CBeteiligte/{party}")
+        betnr = espo_party(espo, party)["betnr"]
+        assert f'data-field="snapshot of betNr">{betnr}<' in page, party
+        for entry in before["audit"][party]:
+            assert entry["trace_id"] in page
     restored.signal(signal.SIGTERM)
     assert restored.wait(30) == 0
 
@@ -140,18 +143,24 @@ def _settings(path: Path) -> dict[str, str]:
     return {k: v for k, v in pairs}
 
 
+ESPO_HEADERS = {"X-Api-Key": ESPO_KEY, "X-Sim-User": "user-anna", "Content-Type": "application/json"}
+
+
+def espo_party(espo_port: int, party: str) -> dict[str, object]:
+    url = f"http://127.0.0.1:{espo_port}/api/v1/CBeteiligte/{party}"
+    with urllib.request.urlopen(urllib.request.Request(url, headers=ESPO_HEADERS), timeout=10) as r:
+        return dict(json.loads(r.read()))
+
+
 def create_and_wait_clean(espo_port: int, last_name: str) -> str:
     url = f"http://127.0.0.1:{espo_port}/api/v1/CBeteiligte"
-    headers = {"X-Api-Key": ESPO_KEY, "X-Sim-User": "user-anna", "Content-Type": "application/json"}
     body = json.dumps({"firstName": "Erika", "lastName": last_name}).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, body, headers, method="POST"), timeout=10) as r:
+    request = urllib.request.Request(url, body, ESPO_HEADERS, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as r:
         party = str(json.loads(r.read())["id"])
     for _ in range(300):
-        with urllib.request.urlopen(
-            urllib.request.Request(f"{url}/{party}", headers=headers), timeout=10
-        ) as r:
-            if json.loads(r.read()).get("syncStatus") == "clean":
-                return party
+        if espo_party(espo_port, party).get("syncStatus") == "clean":
+            return party
         time.sleep(0.1)
     raise AssertionError(f"{party} never turned clean")
 
