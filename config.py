@@ -32,6 +32,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 ENV_FILE_VARIABLE = "BITBYLAW_ENV_FILE"
+CONSOLE_PASSWORD_MIN_LENGTH = 12
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -241,6 +242,16 @@ class Settings(BaseSettings):
     # Comma-separated; only paths under these reach Advoware (its token path never does).
     proxy_allowed_prefixes: str = Field("api/v1/advonet/", alias="PROXY_ALLOWED_PREFIXES")
 
+    # -- operator console (/console on api processes) --------------------------------------------
+    # The operators' password; empty = no console.
+    console_password: SecretStr = Field(SecretStr(""), alias="CONSOLE_PASSWORD")
+    console_session_hours: Positive = Field(8.0, alias="CONSOLE_SESSION_HOURS")
+    # Send the session cookie over HTTPS only (off only for plain-HTTP trials on 127.0.0.1).
+    console_cookie_secure: bool = Field(True, alias="CONSOLE_COOKIE_SECURE")
+    console_refresh_seconds: Annotated[float, Field(ge=1)] = Field(5.0, alias="CONSOLE_REFRESH_SECONDS")
+    # Failed logins per client address within 15 minutes before logins are refused for the rest.
+    console_max_login_failures: AtLeastOne = Field(10, alias="CONSOLE_MAX_LOGIN_FAILURES")
+
     # -- HTTP edge: deadlines, connection cap, bounded JSON --------------------------------------
     http_head_timeout_seconds: Positive = Field(10.0, alias="HTTP_HEAD_TIMEOUT_SECONDS")
     http_body_timeout_seconds: Positive = Field(60.0, alias="HTTP_BODY_TIMEOUT_SECONDS")
@@ -372,6 +383,11 @@ def settings_warnings(settings: Settings) -> list[str]:
         out.append(f"{', '.join(empty)} empty: the sync cannot authenticate")
     if not settings.proxy_keys():
         out.append("PROXY_API_KEYS empty: the Advoware proxy refuses every caller")
+    console_password = settings.console_password.get_secret_value()
+    if console_password and len(console_password) < CONSOLE_PASSWORD_MIN_LENGTH:
+        out.append(
+            f"CONSOLE_PASSWORD is shorter than {CONSOLE_PASSWORD_MIN_LENGTH} characters: choose a longer one"
+        )
     if not (settings.espocrm_webhook_secret.get_secret_value() or settings.espocrm_webhook_secrets):
         out.append(
             "ESPOCRM_WEBHOOK_SECRETS empty: webhooks are accepted unsigned "

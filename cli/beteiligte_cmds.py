@@ -29,6 +29,7 @@ from steps.deps import StateTokenCache, open_service_db
 from . import wiring
 from .errors import USAGE, CliError
 from .output import JSON_OPTION, listing, when
+from .party_ops import audit_details, plan_lines, run_sync
 
 sync_app = typer.Typer(help="Run a sync now.", no_args_is_help=True)
 audit_app = typer.Typer(help="Show the audit trail of a record.", no_args_is_help=True)
@@ -58,18 +59,8 @@ async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
 
 
 def _print_plan(plan: Any, show_values: bool) -> None:
-    if plan is None:
-        return
-    typer.echo(f"  plan: {plan.variant}")
-    for label, fields in (("to Advoware", plan.to_advoware), ("to EspoCRM", plan.to_espocrm)):
-        if fields:
-            typer.echo(f"    {label}: {', '.join(fields)}")
-    for c in plan.conflicts:
-        detail = f" (EspoCRM {c.espo_value!r} / Advoware {c.advo_value!r})" if show_values else ""
-        typer.echo(f"    conflict: {c.field} → {c.winner} wins{detail}")
-    for a in plan.actions:
-        if getattr(a, "kind", None) and getattr(a, "recipient", None):
-            typer.echo(f"    notify {a.recipient}: {a.kind}")
+    for line in plan_lines(plan, show_values):
+        typer.echo(f"  {line}")
 
 
 @sync_app.command("beteiligte")
@@ -99,25 +90,8 @@ async def _sync_one(
     settings: Settings, entity_id: str, dry_run: bool, direction: str, show_values: bool
 ) -> None:
     async with _service(settings) as (service, _):
-        if dry_run:  # a preview reports a missing record as dry_run like any other: ask first
-            try:
-                await service.espo.get("CBeteiligte", entity_id, select=["id"])
-            except NotFound:
-                raise CliError(f"CBeteiligte {entity_id} not found in EspoCRM") from None
-        outcome = await service.handle(
-            entity_id,
-            "sync_check",
-            trigger="cli",
-            trace_id=new_trace_id(),
-            direction=direction,
-            dry_run=dry_run,
-        )
-    if outcome.status == "not_found":
-        raise CliError(f"CBeteiligte {entity_id} not found in EspoCRM")
-    if outcome.status == "locked":
-        raise CliError(
-            f"CBeteiligte {entity_id} is being synced by another process (lock "
-            f"{service.lock_key(entity_id)}); try again in a moment, or see `bitbylaw locks list`"
+        outcome = await run_sync(
+            service, entity_id, dry_run=dry_run, direction=direction, trigger="cli", trace_id=new_trace_id()
         )
     typer.echo(f"{entity_id}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
     _print_plan(outcome.plan, show_values)
@@ -196,14 +170,8 @@ def audit_beteiligte(
             f"{e.created_at:%Y-%m-%d %H:%M:%S}Z  {e.action:<22} {e.result:<20} trigger={e.trigger} "
             f"trace={e.trace_id}"
         )
-        decision = e.decision or {}
-        for key in ("to_advoware", "to_espocrm"):
-            if decision.get(key):
-                typer.echo(f"    {key}: {', '.join(decision[key])}")
-        for c in decision.get("conflicts") or []:
-            typer.echo(f"    conflict: {c}")
-        if e.error:
-            typer.echo(f"    error: {e.error}")
+        for line in audit_details(e):
+            typer.echo(f"    {line}")
 
 
 @beteiligte_app.command("unlink")

@@ -18,6 +18,7 @@ from config import ENV_FILE_VARIABLE, get_settings
 from engine.logs import configure_logging
 
 from . import (
+    backup_cmds,
     beteiligte_cmds,
     check_cmds,
     engine_cmds,
@@ -78,6 +79,7 @@ beteiligte_cmds.register(app)
 webhook_cmds.register(app)
 check_cmds.register(app)
 settings_cmds.register(app)
+backup_cmds.register(app)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from . import wiring
 
 SANDBOX_PROXY_KEY = "sandbox-proxy-key"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
+SANDBOX_CONSOLE_PASSWORD = "sandbox-console-password"
 
 
 SETTINGS_FILE = "sandbox.env"
@@ -68,6 +69,7 @@ def sandbox_values(base: Settings, sims: Simulators, data_dir: Path) -> dict[str
         "GOOGLE_API_BASE_URL": sims.google_api_url,
         "GOOGLE_TOKEN_URL": sims.google.url + "/token",
         "PROXY_API_KEYS": proxy_keys,
+        "CONSOLE_PASSWORD": base.console_password.get_secret_value() or SANDBOX_CONSOLE_PASSWORD,
         # The simulator signs its webhooks with this secret; the service verifies them.
         "ESPOCRM_WEBHOOK_SECRET": SANDBOX_WEBHOOK_SECRET,
         "SIMULATOR_HOST": base.simulator_host,
@@ -108,10 +110,16 @@ def _banner(settings: Settings, port: int | None, sims: Simulators, settings_pat
     svc = f"http://{settings.http_host}:{port}"
     proxy = f"{svc}/advoware/proxy?path"
     key = SANDBOX_PROXY_KEY if settings.proxy_keys() == [SANDBOX_PROXY_KEY] else "$PROXY_API_KEYS"
+    console = (
+        SANDBOX_CONSOLE_PASSWORD
+        if settings.console_password.get_secret_value() == SANDBOX_CONSOLE_PASSWORD
+        else "$CONSOLE_PASSWORD"
+    )
     return "\n".join(
         [
             "bitbylaw sandbox is running (embedded backend, simulated EspoCRM, Advoware, Google).",
             f"  service          {svc}   (health: {svc}/health, metrics: {svc}/metrics)",
+            f"  console          {svc}/console   (password: {console})",
             f"  Advoware sim     {sims.advoware.url}   (admin: {sims.advoware.url}/_admin/calls)",
             f"  EspoCRM sim      {sims.espocrm.url}   (admin: {sims.espocrm.url}/_admin/state)",
             f"  Google sim       {sims.google.url}",

@@ -21,6 +21,7 @@ from engine.runtime import Engine, EngineOptions, Role
 from services.clients.session import close_shared_session
 from steps.deps import open_service_db
 
+from .console import console_extension
 from .errors import CliError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +144,7 @@ def make_engine(
         if db is not None:
             await db.close()
 
+    console = console_extension(settings)
     options = EngineOptions(
         role=role,
         host=settings.http_host,
@@ -160,5 +162,6 @@ def make_engine(
         resources=resources,
         on_startup=[open_db],
         on_shutdown=[close_shared_session, close_db],
+        http_extensions=[console] if console is not None else [],
     )
     return Engine(make_backend(settings, backend_kind), steps, options)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import HttpVersion11, web
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
@@ -43,6 +44,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 TRACE_ID = "bitbylaw.trace_id"
 STEP_NAME = "bitbylaw.step"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -144,15 +146,17 @@ class HttpApp:
         api_info: dict[str, str] | None = None,
     ) -> None:
         self.backend = backend
+        self.steps = list(steps)
+        self.queues = list(queues)
+        self.resources = resources if resources is not None else {}
         self.gauges = gauges
-        self.contexts = ContextFactory(backend, steps, resources)
+        self.contexts = ContextFactory(backend, steps, self.resources)
         self.max_body = max_body
         self.request_timeout = request_timeout
         self.limits = limits or EdgeLimits()
         self.json = BoundedJson(self.limits.json_max_depth, self.limits.json_max_number_length)
         self.health_checks = list(health_checks)
         self.dead_letter_threshold = dead_letter_threshold
-        self.queues = list(queues)
         self.openapi_doc = build_openapi(steps, **(api_info or {}))
         self._openapi_bytes = json.dumps(self.openapi_doc, indent=1).encode()
         self.app = web.Application(middlewares=[errors_and_metrics], client_max_size=max_body)
@@ -249,6 +253,33 @@ class HttpApp:
             return closing_error(413, "body_too_large", f"request body larger than {limit} bytes")
         except (ConnectionError, RequestPayloadError):
             return closing_error(400, "incomplete_body", "the request body ended early or is malformed")
+
+    async def read_form(self, request: web.Request, max_fields: int = 50) -> dict[str, str] | web.Response:
+        """The fields of an HTML form post (`application/x-www-form-urlencoded`), read within the
+        body deadline and size limit like every body, strictly UTF-8, at most `max_fields` fields
+        (the first of a repeated name counts); or the refusal in the edge's shape. For routes an
+        extension mounts (the JSON steps never take forms)."""
+        raw = await self.read_body(request)
+        if isinstance(raw, web.Response):
+            return raw
+        if raw and request.content_type != FORM_CONTENT_TYPE:
+            return error(
+                415,
+                "unsupported_media_type",
+                f"expected Content-Type {FORM_CONTENT_TYPE}, got {request.content_type!r}",
+            )
+        try:
+            pairs = parse_qsl(
+                raw.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields, errors="strict"
+            )
+        except UnicodeDecodeError:
+            return error(400, "invalid_form", "the form is not UTF-8")
+        except ValueError:
+            return error(400, "invalid_form", f"more than {max_fields} form fields")
+        form: dict[str, str] = {}
+        for name, value in pairs:
+            form.setdefault(name, value)
+        return form
 
     def parse(self, request: web.Request, trigger: HttpTrigger, api: ApiRequest) -> web.Response | None:
         """Parse and validate into `api.body` / `api.params`; the refusal if that fails."""

@@ -29,6 +29,11 @@ from .worker import Worker
 log = logging.getLogger("bitbylaw.engine")
 Role = Literal["all", "api", "worker"]
 Hook = Callable[[], Awaitable[None]]
+# Mounts more routes on the HTTP edge of api processes (the deployment's operator console): it
+# gets the `HttpApp` (its aiohttp app, backend, steps, resources, bounded body readers); the
+# routes run inside the edge's middleware (trace id, metrics, error shape) and stay out of the
+# OpenAPI document, which describes the steps' API.
+HttpExtension = Callable[[HttpApp], None]
 
 
 @dataclass
@@ -53,6 +58,7 @@ class EngineOptions:
     health_checks: Sequence[HealthCheck] = ()
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
+    http_extensions: Sequence[HttpExtension] = ()
     resources: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,6 +117,9 @@ class Engine:
                 gauges=self.gauges,
                 api_info=opts.api_info,
             )
+            if serves_http:
+                for extend in opts.http_extensions:
+                    extend(self.http)
         if opts.role in ("all", "worker"):
             self.worker = Worker(
                 backend,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from services.sync.locking import held_since
+from services.operator_views import stuck_locks
 
 
 class CountingCrm(Protocol):
@@ -78,7 +78,4 @@ class SyncHealth:
             locks = await self.list_locks("beteiligte:")
         except Exception:
             return []
-        cutoff = self.wall_clock() - self.locked_threshold_s
-        return sorted(
-            lock.key for lock in locks if (since := held_since(lock.owner)) is not None and since < cutoff
-        )
+        return sorted(r.key for r in stuck_locks(locks, self.locked_threshold_s, self.wall_clock()))

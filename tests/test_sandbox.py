@@ -14,24 +14,22 @@ import urllib.request
 
 import pytest
 
-from tests.fixtures.service_process import ServiceProcess, base_env, free_port, service_processes  # noqa: F401
+from tests.fixtures.service_process import (  # noqa: F401
+    ServiceProcess,
+    base_env,
+    free_port,
+    service_processes,
+    start_sandbox,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_processes):
-    port, adv, espo_port, google = (free_port() for _ in range(4))
-    env = base_env(
-        HTTP_PORT=str(port),
-        SIMULATOR_ADVOWARE_PORT=str(adv),
-        SIMULATOR_ESPOCRM_PORT=str(espo_port),
-        SIMULATOR_GOOGLE_PORT=str(google),
-        PROXY_API_KEYS="",
+    sandbox = start_sandbox(
+        tmp_path / "sandbox", tmp_path / "sandbox.log", service_processes, PROXY_API_KEYS=""
     )
-    proc = ServiceProcess(
-        ["sandbox", "--data-dir", str(tmp_path / "sandbox")], env, tmp_path / "sandbox.log"
-    ).start()
-    service_processes.append(proc)
+    proc, port, adv, espo_port = sandbox.proc, sandbox.port, sandbox.advoware_port, sandbox.espocrm_port
     health = proc.wait_http(port, timeout=40)
     assert health["status"] == "ok" and health["backend"]["name"] == "embedded"
     proc.wait_log("Stop with Ctrl-C")

@@ -15,6 +15,7 @@ from .models import (
     Block,
     Intent,
     OutboxNotification,
+    OutcomeCount,
     PartySyncState,
     SentNotification,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Database",
     "Intent",
     "OutboxNotification",
+    "OutcomeCount",
     "PartySyncState",
     "SentNotification",
     "load_migrations",

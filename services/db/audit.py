@@ -8,12 +8,12 @@ calls are masked too: the party search of crash recovery carries names in its UR
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .clock import require_utc
 from .masking import MASK, mask_decision
-from .models import AuditEntry, AuditRecord
+from .models import AuditEntry, AuditRecord, OutcomeCount
 from .store import StoreBase
 
 MAX_ERROR_CHARS = 4000
@@ -30,6 +30,16 @@ INSERT INTO audit_log
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING id
 """
+
+
+# Entries per entity, result and hour since a time: one range scan of the created_at index.
+# SQLite's timestamps are fixed-width UTC text, so the hour is their first 13 characters.
+_OUTCOMES = {
+    "sqlite": "SELECT entity_type, result, substr(created_at, 1, 13) AS hour, COUNT(*) AS n "
+    "FROM audit_log WHERE created_at >= $1 GROUP BY entity_type, result, hour",
+    "postgres": "SELECT entity_type, result, date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour, "
+    "COUNT(*) AS n FROM audit_log WHERE created_at >= $1 GROUP BY 1, 2, 3",
+}
 
 
 def mask_api_call(call: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,6 +88,16 @@ class AuditStore(StoreBase):
         )
         return [self._record_from_row(r) for r in rows]
 
+    async def count_audit(self) -> int:
+        row = await self._driver.fetchrow("SELECT COUNT(*) AS n FROM audit_log")
+        return int(row["n"]) if row is not None else 0
+
+    async def audit_outcomes(self, since: datetime) -> list[OutcomeCount]:
+        """How many entries each entity type had per result and UTC hour since `since`."""
+        cutoff = self._driver.dump_ts(require_utc(since, "since"))
+        rows = await self._driver.fetch(_OUTCOMES[self._driver.dialect], cutoff)
+        return [OutcomeCount(r["entity_type"], r["result"], _hour(r["hour"]), int(r["n"])) for r in rows]
+
     async def purge_audit(self, older_than: datetime) -> int:
         """Delete entries created before `older_than`; returns how many."""
         cutoff = self._driver.dump_ts(require_utc(older_than, "older_than"))
@@ -97,3 +117,11 @@ class AuditStore(StoreBase):
             error=row["error"],
             created_at=self._driver.load_ts(row["created_at"]),
         )
+
+
+def _hour(raw: Any) -> datetime:
+    """The start of an hour bucket as an aware UTC datetime (SQLite: 'YYYY-MM-DDTHH' text;
+    PostgreSQL: a naive UTC timestamp)."""
+    if isinstance(raw, str):
+        return datetime.strptime(raw, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    return raw.replace(tzinfo=UTC) if raw.tzinfo is None else raw.astimezone(UTC)

@@ -103,6 +103,16 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class OutcomeCount:
+    """How many audit entries of one entity type had one result within one UTC hour."""
+
+    entity_type: str
+    result: str
+    hour: datetime
+    count: int
+
+
+@dataclass(frozen=True)
 class SentNotification:
     """A notification the service already sent, keyed by its dedupe key."""
 

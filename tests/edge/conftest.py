@@ -31,6 +31,7 @@ class LiveService:
         self.thread = threading.Thread(target=self.loop.run_forever, name="live-service", daemon=True)
         self.sims: Simulators | None = None
         self.engine: Engine | None = None
+        self.settings: Settings | None = None
 
     def call(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -44,7 +45,7 @@ class LiveService:
         base = Settings(_env_file=None, HTTP_PORT=str(free_port()), LOG_LEVEL="WARNING")  # type: ignore[call-arg]
         self.sims = await start_simulators(webhooks=sandbox_webhooks(base))
         settings, _ = sandbox_settings(base, self.sims, self.data_dir)
-        settings = settings.model_copy(update=self.overrides)
+        settings = self.settings = settings.model_copy(update=self.overrides)
         self.engine = wiring.make_engine(settings, role="api", backend_kind="embedded")
         await self.engine.start()
 

@@ -30,6 +30,13 @@ ROUTES = [
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    # the operator console (HTML and form posts; its refusals are pages, not the JSON shape)
+    ("GET", "/console"),
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("POST", "/console/dead/replay"),
+    ("GET", "/console/records/CBeteiligte/x1"),
+    ("POST", "/console/records/CBeteiligte/x1/sync"),
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "FOO"]
 
@@ -121,7 +128,15 @@ def requests(draw: st.DrawFn) -> Fuzzed:
     body = draw(bodies)
     headers: dict[str, str] = {}
     content_type = draw(
-        st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", None])
+        st.sampled_from(
+            [
+                "application/json",
+                "application/json; charset=utf-8",
+                "application/x-www-form-urlencoded",
+                "text/plain",
+                None,
+            ]
+        )
     )
     if content_type:
         headers["Content-Type"] = content_type

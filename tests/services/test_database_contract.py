@@ -471,6 +471,36 @@ async def test_purge_audit_by_age(database: Database) -> None:
         await database.purge_audit(datetime(2026, 1, 1))
 
 
+async def test_audit_outcomes_count_per_entity_result_and_utc_hour(database: Database) -> None:
+    clock = FixedClock()
+    database.clock = clock
+    hour = T0.replace(minute=0, second=0, microsecond=0)
+    entries = [
+        (timedelta(hours=-3), "CBeteiligte", "synced"),  # before the cutoff: not counted
+        (timedelta(hours=-1, minutes=5), "CBeteiligte", "synced"),
+        (timedelta(hours=-1, minutes=59), "CBeteiligte", "synced"),
+        (timedelta(hours=-1, minutes=30), "CBeteiligte", "failed"),
+        (timedelta(minutes=1), "CBeteiligte", "synced"),
+        (timedelta(minutes=2), "CKalender", "synced"),
+    ]
+    for offset, entity, result in entries:
+        clock.now = hour + offset
+        await database.add_audit(audit_entry(entity_type=entity, result=result))
+    counts = await database.audit_outcomes(hour - timedelta(hours=2))
+    got = sorted((c.entity_type, c.result, c.hour, c.count) for c in counts)
+    assert got == [
+        ("CBeteiligte", "failed", hour - timedelta(hours=1), 1),
+        ("CBeteiligte", "synced", hour - timedelta(hours=1), 2),
+        ("CBeteiligte", "synced", hour, 1),
+        ("CKalender", "synced", hour, 1),
+    ]
+    for c in counts:
+        assert_utc(c.hour)
+    assert await database.audit_outcomes(hour + timedelta(hours=1)) == []
+    with pytest.raises(ValueError):
+        await database.audit_outcomes(datetime(2026, 1, 1))
+
+
 async def test_long_error_text_is_bounded(database: Database) -> None:
     await database.add_audit(audit_entry(error="x" * 10_000))
     [record] = await database.list_audit("CBeteiligte", "e1")
