@@ -18,6 +18,7 @@ from .models import (
     PartySyncState,
     SentNotification,
 )
+from .run_state import PartyRunState
 
 __all__ = [
     "DIALECTS",
@@ -28,6 +29,7 @@ __all__ = [
     "Database",
     "Intent",
     "OutboxNotification",
+    "PartyRunState",
     "PartySyncState",
     "SentNotification",
     "load_migrations",
