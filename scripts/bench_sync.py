@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import dataclasses
 import logging
 import multiprocessing
@@ -34,7 +35,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -327,6 +328,9 @@ def main() -> None:
         "--log-level", default="INFO", help="the service's LOG_LEVEL (its JSON log goes to --log-file)"
     )
     parser.add_argument("--log-file", type=Path, help="where the service's log goes (default: discarded)")
+    parser.add_argument(
+        "--profile", type=Path, help="write a cProfile of the service's process to this file (pstats format)"
+    )
     args = parser.parse_args()
     print(
         f"bench_sync: {args.parties} parties, {args.concurrency} concurrent jobs, "
@@ -335,8 +339,25 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp, open(args.log_file or os.devnull, "w") as log:
         configure_logging(args.log_level, log)  # the service logs as in production, to a file
-        asyncio.run(bench(args, Path(tmp)))
+        with profiled(args.profile):
+            asyncio.run(bench(args, Path(tmp)))
     print(f"load average at the end {load()}")
+
+
+@contextlib.contextmanager
+def profiled(path: Path | None) -> Iterator[None]:
+    """cProfile of this process (the service side) while the block runs, saved to `path`."""
+    if path is None:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
+        print(f"profile written to {path} (python -m pstats {path})", file=sys.stderr)
 
 
 def load() -> str:
