@@ -58,6 +58,23 @@ from services.clients.session import close_shared_session  # noqa: E402
 
 SETTINGS_FILE = "bench.env"
 NOT_DATA = ("Token", "Notification")  # routes that are no data calls
+FIGURES_HELP = """\
+passes: "first sync" (N pending_sync parties created in Advoware and linked), "no-op pass" (a
+sync_check of every clean party; must write nothing), "bare round trips (baseline)" (the no-op
+pass's two GETs per party with plain aiohttp, same concurrency, same run).
+
+each line:
+  s, parties/s            wall time of the pass (enqueue to empty queues)
+  data calls per party    EspoCRM + Advoware calls counted by the simulators (token and
+                          notification calls excluded), reads = GET, writes = the rest
+  service CPU ms/party    this process's user + system CPU (engine, backend, sync service,
+                          clients) divided by N; the simulators run in another process
+  simulators' CPU         the simulators' process CPU per party (not the service's cost)
+  x the latency floor     with --latency-ms: wall time / (data calls x latency / concurrency),
+                          the time the injected latency alone takes; 1.00 is the ideal
+
+example: python scripts/bench_sync.py --parties 2000 --concurrency 16 --latency-ms 50
+"""
 
 
 # -- the simulators' process -------------------------------------------------------------------
@@ -320,7 +337,11 @@ async def bench(args: argparse.Namespace, data_dir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=FIGURES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--parties", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent sync jobs")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="latency of every simulator call")
