@@ -59,6 +59,9 @@ class Run:
     audit_action: str = ""
     decision: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Notices of this record wait in the outbox (from an earlier run): deliver them at the end
+    # even when this run adds none. True until the stored state was read.
+    notices_waiting: bool = True
 
     @property
     def kind_of_trigger(self) -> Trigger:

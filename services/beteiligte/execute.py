@@ -61,7 +61,8 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
         return await _book_failure(deps, run_, decision, applied)
     if decision.variant in ("create", "link"):
         await deps.db.clear_intent(run_.entity_id)  # EspoCRM holds the betnr now
-    await deps.records.deliver(run_.entity_id)
+    if rows or run_.notices_waiting:  # nothing queued, nothing waiting: no outbox read
+        await deps.records.deliver(run_.entity_id)
     status = status_of(decision, applied)
     if status == "permanently_failed":  # a round-trip block: until the content changes
         answer = applied.patch_answers.get((ENTITY, run_.entity_id))

@@ -28,7 +28,7 @@ from services.beteiligte.ports import Action, Clock, Direction, SyncOutcome, Syn
 from services.beteiligte.rules import ENTITY, snapshot_of_post
 from services.clients.calls import count_calls
 from services.clients.errors import NotFound
-from services.db import AuditEntry, AuditRecord, utc_now
+from services.db import AuditEntry, AuditRecord, Block, utc_now
 from services.sync import audit
 from services.sync.locking import LockHeld, LockLost, locked, wait_delay
 
@@ -120,7 +120,10 @@ class BeteiligteSyncService:
         if run.action == "delete":  # EspoCRM signs only the body: a replayed delete does no harm
             run.decision["delete_ignored"] = "record exists"
             run.action = "sync_check"
-        if await self._still_blocked(run, record):
+        # Block, snapshot, intent and waiting notices in one read; the lock keeps them current.
+        stored = await self.db.get_party_run_state(ENTITY, run.entity_id)
+        run.notices_waiting = stored.waiting_notices > 0
+        if await self._still_blocked(run, record, stored.block):
             return SyncOutcome(run.entity_id, "blocked", error=str(record.get("syncErrorMessage") or ""))
         wait = self.settings.retry.retry_due(record, run.now)
         if wait is not None and not run.manual and not run.dry_run:
@@ -140,10 +143,10 @@ class BeteiligteSyncService:
                 notice_kind="invalid",
                 notice_text=text,
             )
+        intent = stored.intent
         if not record.get("betnr"):
-            return await create(self.deps, run, record)
-        snapshot = await self.db.get_snapshot(run.entity_id)
-        intent = await self.db.get_intent(run.entity_id)
+            return await create(self.deps, run, record, intent)
+        snapshot = stored.snapshot
         # Linked by this service's own create (the EspoCRM write got through, the rest did not).
         ours = intent is not None and intent.betnr == int(record["betnr"])
         if ours and snapshot is None:  # our own create, its snapshot lost to a crash
@@ -153,9 +156,8 @@ class BeteiligteSyncService:
             await self.db.clear_intent(run.entity_id)  # linked and synced meanwhile: done
         return outcome
 
-    async def _still_blocked(self, run: Run, record: Mapping[str, Any]) -> bool:
+    async def _still_blocked(self, run: Run, record: Mapping[str, Any], block: Block | None) -> bool:
         """A blocked record whose content did not change ends here (no Advoware call, no write)."""
-        block = await self.db.get_block(ENTITY, run.entity_id)
         if block is None:
             return False
         if block.fingerprint == content_fingerprint(record):

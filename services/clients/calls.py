@@ -16,10 +16,11 @@ record into it as well; nested blocks all see the calls.
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import Counter, Histogram
 
@@ -106,9 +107,17 @@ def kind_of(method: str) -> CallKind:
     return "read" if method.upper() in ("GET", "HEAD") else "write"
 
 
+@functools.lru_cache(maxsize=1024)
+def _series(system: str, method: str, route: str, status: str) -> tuple[Any, Any]:
+    """The labelled counter and histogram of one kind of call (label lookups are not free, and
+    the label sets are few: routes are templates)."""
+    return REQUESTS.labels(system, method, route, status), LATENCY.labels(system, method, route)
+
+
 def record_call(record: CallRecord) -> None:
     """Count one exchange in Prometheus and in every active CallLog."""
-    REQUESTS.labels(record.system, record.method, record.route, record.status).inc()
-    LATENCY.labels(record.system, record.method, record.route).observe(record.duration_s)
+    requests, latency = _series(record.system, record.method, record.route, record.status)
+    requests.inc()
+    latency.observe(record.duration_s)
     for log in _ACTIVE.get():
         log.records.append(record)

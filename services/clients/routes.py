@@ -7,6 +7,7 @@ template (`api/v1/advonet/Beteiligte/{betnr}`), never the concrete path, which m
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,18 +35,25 @@ class Route:
 
         return _PLACEHOLDER.sub(value, self.template)
 
-    def partial(self, **params: object) -> Route:
+    def partial(self, **params: str) -> Route:
         """A narrower template with some placeholders filled, e.g. EspoCRM's entity name, which
         is worth keeping in metric labels (bounded, not personal)."""
-
-        def value(match: re.Match[str]) -> str:
-            name = match.group(1)
-            return quote(str(params[name]), safe="") if name in params else match.group(0)
-
-        return Route(_PLACEHOLDER.sub(value, self.template))
+        return _partial(self, tuple(sorted(params.items())))
 
     def matches(self, path: str) -> bool:
         return self._regex.fullmatch(path.strip("/")) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _partial(route: Route, params: tuple[tuple[str, str], ...]) -> Route:
+    """Cached: a client call narrows its route every time, and the results are few."""
+    filled = dict(params)
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return quote(str(filled[name]), safe="") if name in filled else match.group(0)
+
+    return Route(_PLACEHOLDER.sub(value, route.template))
 
 
 def template_for(path: str, routes: Iterable[Route], fallback: str) -> str:

@@ -19,6 +19,7 @@ from .models import (
     PartySyncState,
     SentNotification,
 )
+from .run_state import PartyRunState
 
 __all__ = [
     "DIALECTS",
@@ -30,6 +31,7 @@ __all__ = [
     "Intent",
     "OutboxNotification",
     "OutcomeCount",
+    "PartyRunState",
     "PartySyncState",
     "SentNotification",
     "load_migrations",

@@ -20,10 +20,13 @@ from .driver import Driver
 from .intents import IntentStore
 from .migrations import Dialect, load_migrations
 from .notifications import NotificationStore
+from .run_state import PartyRunStateStore
 from .snapshots import PartySnapshotStore
 
 
-class Database(PartySnapshotStore, IntentStore, AuditStore, NotificationStore, BlockStore):
+class Database(
+    PartyRunStateStore, PartySnapshotStore, IntentStore, AuditStore, NotificationStore, BlockStore
+):
     def __init__(self, driver: Driver, *, show_values: bool = False, clock: Clock = utc_now) -> None:
         self._driver = driver
         # Audit values in clear text only when the firm's operators asked for it (DECISIONS 17).

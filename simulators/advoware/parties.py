@@ -8,6 +8,7 @@ are ignored; a stale `rowId` in the body is not checked (open point 8); DELETE â
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -48,17 +49,18 @@ async def get_one(request: web.Request) -> web.Response:
     return web.json_response([party_json(state, party)])
 
 
-def _matches(party: Party, filters: dict[str, str]) -> bool:
-    return all((party.values.get(name) or "") == wanted for name, wanted in filters.items())
-
-
 async def search(request: web.Request) -> web.Response:
     """Exact-match search on `name`/`vorname` (DECISIONS 6); other parameters are ignored (A18),
-    so a request without them lists every party."""
+    so a request without them lists every party. Narrowed one filter at a time in a plain
+    comprehension: the scan of every party is the simulator's largest cost in a benchmark of
+    10,000 parties (each create searches first), and the service's figures should not wait on it."""
     state: AdvowareState = request.app["advoware"]
-    filters = {n: request.query[n] for n in ("name", "vorname") if n in request.query}
-    found = [party_json(state, p) for p in state.parties.values() if _matches(p, filters)]
-    return web.json_response(found)
+    parties: Iterable[Party] = state.parties.values()
+    for name in ("name", "vorname"):
+        if name in request.query:
+            wanted = request.query[name]
+            parties = [p for p in parties if (p.values.get(name) or "") == wanted]
+    return web.json_response([party_json(state, p) for p in parties])
 
 
 async def create(request: web.Request) -> web.Response:

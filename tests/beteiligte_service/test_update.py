@@ -105,6 +105,21 @@ async def test_same_field_conflict_espocrm_wins_and_one_notification(env: Env) -
     assert conflict_entry.decision["conflicts"]["anrede"]["espocrm"] == "***"
 
 
+async def test_a_notice_that_could_not_be_sent_goes_out_with_the_next_run_even_a_noop(env: Env) -> None:
+    pid, betnr = await linked_person(env)
+    await env.espo_sim.update_as_user(ENTITY, pid, {"anrede": "Frau"})
+    await env.advo_put(betnr, {"anrede": "Divers"})
+    await env.faults("espocrm", {"rules": [{"method": "POST", "route": "*Notification*", "status": 400}]})
+    assert (await env.handle(pid, "update")).status == "synced"
+    assert await env.notifications("user-anna") == []  # waiting in the outbox
+    await env.faults("espocrm", {"rules": []})
+    assert (await env.handle(pid, "sync_check")).status == "noop"
+    notes = await env.notifications("user-anna")
+    assert len(notes) == 1 and "anrede" in notes[0]["message"]
+    assert (await env.handle(pid, "sync_check")).status == "noop"
+    assert len(await env.notifications("user-anna")) == 1
+
+
 async def test_advoware_404_marks_deleted_and_never_recreates(env: Env) -> None:
     pid, betnr = await linked_person(env)
     async with aiohttp.ClientSession() as s, s.delete(f"{env.advo_sim.url}_admin/parties/{betnr}") as r:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from subprocess import PIPE
@@ -23,6 +24,7 @@ from services.db import (
     MASK,
     AuditEntry,
     Database,
+    OutboxNotification,
     mask_decision,
     migrate_url,
     migration_names,
@@ -374,6 +376,50 @@ async def test_intent_timestamps_are_utc(database: Database) -> None:
     assert_utc(intent.updated_at)
 
 
+# -- the state a party run reads first -----------------------------------------------------------
+
+
+async def test_run_state_of_an_unknown_party_is_empty(database: Database) -> None:
+    state = await database.get_party_run_state("CBeteiligte", "nobody")
+    assert (state.block, state.sync_state, state.intent, state.snapshot) == (None, None, None, None)
+    assert state.waiting_notices == 0
+
+
+def outbox(key: str, entity_id: str, entity_type: str = "CBeteiligte") -> OutboxNotification:
+    return OutboxNotification(key, entity_type, entity_id, "conflict", "user-1", "Text", {"betnr": 1})
+
+
+async def test_run_state_equals_the_single_reads(database: Database) -> None:
+    database.clock = FixedClock()
+    await database.set_block("CBeteiligte", "e1", reason="invalid", fingerprint="fp", modified_at="m1")
+    await database.save_snapshot("e1", 104860, PARTY_SNAPSHOT, mismatch_fields=["name"])
+    await database.record_intent("e1", "fp-1", {"name": "Müller", "geburtsdatum": "1980-05-01"})
+    await database.set_intent_betnr("e1", 104860)
+    await database.enqueue_notifications([outbox("k1", "e1"), outbox("k2", "e1"), outbox("k3", "e2")])
+    await database.mark_notification_sent("k2")
+    # Rows of other records and of another entity with the same id stay out.
+    await database.set_block("CBankverbindungen", "e1", reason="other", fingerprint="x", modified_at=None)
+    await database.enqueue_notifications([outbox("k4", "e1", "CBankverbindungen")])
+    await database.save_snapshot("e2", 1, {"kind": "company"})
+    await database.record_intent("e3", "fp-3")
+
+    state = await database.get_party_run_state("CBeteiligte", "e1")
+
+    assert state.block == await database.get_block("CBeteiligte", "e1")
+    assert state.sync_state == await database.get_sync_state("e1")
+    assert state.snapshot == PARTY_SNAPSHOT
+    assert state.intent == await database.get_intent("e1")
+    assert state.intent is not None and state.intent.betnr == 104860
+    assert state.waiting_notices == 1  # k1; k2 was sent, k3 is another record's, k4 another entity's
+
+
+async def test_run_state_with_only_some_parts(database: Database) -> None:
+    await database.record_intent("e1", "fp")
+    state = await database.get_party_run_state("CBeteiligte", "e1")
+    assert state.block is None and state.sync_state is None
+    assert state.intent == await database.get_intent("e1") and state.intent is not None
+
+
 # -- audit trail -------------------------------------------------------------------------------------
 
 
@@ -570,3 +616,53 @@ async def test_transaction_commits_or_rolls_back(database: Database) -> None:
     assert keys == {"committed"}
     # The connection is usable afterwards (no transaction left open).
     assert await database.record_notification("after", entity_type="t", entity_id="e", kind="k") is True
+
+
+async def test_other_statements_stay_out_of_an_open_transaction(database: Database) -> None:
+    """Statements of other coroutines while a transaction waits between its own statements are
+    not part of it: its rollback keeps them, and they never see its uncommitted rows."""
+    sql = (
+        "INSERT INTO notifications_sent (dedupe_key, entity_type, entity_id, kind, created_at) "
+        "VALUES ($1, 't', 'e', 'k', $2)"
+    )
+    stamp = database.driver.dump_ts(T0)
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def failing_transaction() -> None:
+        async with database.driver.transaction() as tx:
+            await tx.execute(sql, "in-transaction", stamp)
+            inside.set()
+            await release.wait()
+            raise RuntimeError("boom")
+
+    tx_task = asyncio.create_task(failing_transaction())
+    await inside.wait()
+    outside = asyncio.create_task(database.driver.execute(sql, "outside", stamp))
+    seen = asyncio.create_task(database.list_notifications("t", "e"))
+    await asyncio.sleep(0.01)
+    release.set()
+    with pytest.raises(RuntimeError, match="boom"):
+        await tx_task
+    assert await outside == 1
+    assert "in-transaction" not in {n.dedupe_key for n in await seen}
+    assert {n.dedupe_key for n in await database.list_notifications("t", "e")} == {"outside"}
+
+
+async def test_sqlite_statement_cancelled_before_it_started_never_runs(tmp_path: Path) -> None:
+    from services.db.sqlite import SqliteDriver
+
+    driver = SqliteDriver(str(tmp_path / "c.db"))
+    await driver.open()
+    try:
+        await driver.execute("CREATE TABLE t (k TEXT)")
+        busy = asyncio.create_task(driver.run(lambda conn: time.sleep(0.2)))  # the thread is busy
+        await asyncio.sleep(0.01)
+        queued = asyncio.create_task(driver.execute("INSERT INTO t VALUES ('cancelled')"))
+        await asyncio.sleep(0.01)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        await busy
+        assert await driver.fetch("SELECT k FROM t") == []
+    finally:
+        await driver.close()

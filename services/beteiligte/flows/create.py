@@ -36,16 +36,17 @@ from services.beteiligte.rules import (
 )
 from services.beteiligte.settle import unwrap
 from services.clients.errors import NotFound
+from services.db import Intent
 from services.sync.actions import Notify
 
 
-async def create(deps: PartyDeps, run: Run, record: Mapping[str, Any]) -> SyncOutcome:
+async def create(deps: PartyDeps, run: Run, record: Mapping[str, Any], intent: Intent | None) -> SyncOutcome:
+    """`intent`: the record's create intent as stored when the run began."""
     run.audit_action = "create"
     facts = run.facts(deps.settings)
     decision = decide_create(record, facts)
     if decision.variant == "skip":
         return SyncOutcome(run.entity_id, "dry_run" if run.dry_run else "noop", plan=decision)
-    intent = await deps.db.get_intent(run.entity_id)
     try:
         if intent is not None and intent.betnr is not None:
             run.decision["recovery"] = "intent_with_betnr"
