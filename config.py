@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -78,6 +78,54 @@ class Settings(BaseSettings):
     google_calendar_timezone: str = Field("Europe/Berlin", alias="GOOGLE_CALENDAR_TIMEZONE")
     google_timeout_seconds: float = Field(30.0, alias="GOOGLE_TIMEOUT_SECONDS")
     google_max_requests_per_second: float = Field(10.0, alias="GOOGLE_MAX_REQUESTS_PER_SECOND")
+
+    # -- calendar sync (SYNC_RULES §5, §8) --------------------------------------------------------
+    calendar_cron: str = Field("*/15 * * * *", alias="CALENDAR_CRON")
+    calendar_sync_past_days: int = Field(30, ge=0, alias="CALENDAR_SYNC_PAST_DAYS")
+    calendar_sync_future_days: int = Field(365, ge=0, alias="CALENDAR_SYNC_FUTURE_DAYS")
+    # Comma-separated Kürzel (upper-cased); empty: every active employee.
+    calendar_sync_kuerzel: Annotated[tuple[str, ...], NoDecode] = Field((), alias="CALENDAR_SYNC_KUERZEL")
+    # JSON map Kürzel -> EspoCRM user id notified about that employee's calendar (else the admin).
+    calendar_notify_users: dict[str, str] = Field(default_factory=dict, alias="CALENDAR_NOTIFY_USERS")
+    calendar_lock_ttl_seconds: float = Field(60.0, gt=0, alias="CALENDAR_LOCK_TTL_SECONDS")
+    calendar_google_deletes: Literal["restore", "propagate"] = Field(
+        "restore", alias="CALENDAR_GOOGLE_DELETES"
+    )
+    calendar_mass_change_max_events: int = Field(20, ge=0, alias="CALENDAR_MASS_CHANGE_MAX_EVENTS")
+    calendar_mass_change_max_percent: float = Field(
+        25.0, ge=0, le=100, alias="CALENDAR_MASS_CHANGE_MAX_PERCENT"
+    )
+    # owner: every calendar in GOOGLE_CALENDAR_OWNER's account, shared with its employee by ACL;
+    # employee: each calendar in the employee's own account (subject = Mitarbeiter email).
+    google_delegation: Literal["owner", "employee"] = Field("owner", alias="GOOGLE_DELEGATION")
+    google_calendar_owner: str = Field("", alias="GOOGLE_CALENDAR_OWNER")
+
+    @field_validator("calendar_sync_kuerzel", mode="before")
+    @classmethod
+    def _split_kuerzel(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return items
+        kuerzel = tuple(str(k).strip().upper() for k in items if str(k).strip())
+        bad = [k for k in kuerzel if not (k.isalnum() and len(k) <= 10)]
+        if bad:
+            raise ValueError("a Kürzel is 1-10 letters or digits")
+        return kuerzel
+
+    @field_validator("calendar_notify_users", mode="after")
+    @classmethod
+    def _upper_notify_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        return {k.strip().upper(): v for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _calendar_owner_for_owner_mode(self) -> Settings:
+        if (
+            self.google_service_account_file
+            and self.google_delegation == "owner"
+            and not self.google_calendar_owner
+        ):
+            raise ValueError("GOOGLE_CALENDAR_OWNER is required when GOOGLE_DELEGATION=owner")
+        return self
 
     # -- Advoware proxy and other authenticated endpoints ----------------------------------------
     # Comma-separated keys accepted in X-API-Key / apikey / Authorization: Bearer.
