@@ -91,27 +91,6 @@ async def test_missing_authorization_is_401(google_sim: GoogleSim):
     assert body["error"]["code"] == 401 and reason(body) == "required"
 
 
-async def test_token_endpoint_issues_accepted_bearer_tokens():
-    sim = await start_google_sim(GoogleSimConfig(accepted_tokens=set()))
-    try:
-        async with aiohttp.ClientSession() as session:
-            grant = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "a.b.c"}
-            async with session.post(sim.token_url, data=grant) as response:
-                token = await response.json()
-            assert token["expires_in"] == 3600 and token["token_type"] == "Bearer"
-            async with session.get(
-                sim.url + "/users/me/calendarList", headers={"Authorization": "Bearer nope"}
-            ) as r:
-                assert r.status == 401
-            auth = {"Authorization": f"Bearer {token['access_token']}"}
-            async with session.get(sim.url + "/users/me/calendarList", headers=auth) as r:
-                assert r.status == 200
-            async with session.post(sim.token_url, data={"grant_type": "password"}) as r:
-                assert r.status == 400 and (await r.json())["error"] == "unsupported_grant_type"
-    finally:
-        await sim.running.stop()
-
-
 async def test_calendars_insert_get_list_paging_delete(api: Api):
     ids = [await api.calendar(k) for k in ("SB", "AI", "RO")]
     assert all(i.endswith("@group.calendar.google.com") for i in ids)
