@@ -4,6 +4,7 @@ PostgreSQL (asyncpg) in production, SQLite in embedded mode, one async interface
 plain-SQL migrations per dialect in `migrations/`. See docs/database.md.
 """
 
+from .calendar_models import CalendarEmployee, CalendarMapping, CalendarMappingExists
 from .clock import utc_now
 from .database import Database
 from .factory import make_driver, migrate_url, open_database
@@ -16,6 +17,9 @@ __all__ = [
     "MASK",
     "AuditEntry",
     "AuditRecord",
+    "CalendarEmployee",
+    "CalendarMapping",
+    "CalendarMappingExists",
     "Database",
     "Intent",
     "PartySyncState",
