@@ -6,7 +6,7 @@
 | `dauertermin = 1`, `datum`..`datumBis` | `AllDay(first, last)`, both inclusive; no `datumBis`: one day |
 | `datum` + `uhrzeitVon` .. `datumBis` + `uhrzeitBis` | `Timed(start, end)`: wall time → instant, fold=0 |
 | no `uhrzeitVon` (not all-day) | starts 09:00 |
-| no `uhrzeitBis` | ends 1 h after the start time, on `datumBis` (or `datum`): multi-day stays multi-day |
+| no `uhrzeitBis` | ends 1 h (wall time) after the start time, on `datumBis` (or `datum`) |
 | `turnus = 1`, `turnusArt` 1/2/3/4, `turnusBis` | `Series(DAILY/WEEKLY/MONTHLY/YEARLY, until)` |
 
 A Termin that cannot be read (no `datum`, an end before its start, an unknown `turnusArt`)
@@ -99,8 +99,13 @@ def _timed(first: date, last: date | None, start_time: time | None, end_time: ti
     begins = start_time or DEFAULT_START
     start = instant(first, begins)
     end_day = last or first
-    end: datetime = instant(end_day, end_time) if end_time else instant(end_day, begins) + DEFAULT_DURATION
-    return Timed(start, end)
+    if end_time is None:
+        # One hour of wall time, like every Advoware time: 02:00 on the autumn Sunday ends at
+        # 03:00 (two real hours). An end counted in real time could fall into the repeated
+        # hour, which Advoware's wall time cannot hold (it would read back as the start).
+        later = datetime.combine(end_day, begins) + DEFAULT_DURATION
+        end_day, end_time = later.date(), later.time()
+    return Timed(start, instant(end_day, end_time))
 
 
 def _series(termin: Mapping[str, Any]) -> Series | None:
