@@ -92,7 +92,7 @@ async def test_google_born_event_to_advoware_and_back(
         "summary": "Mandant Müller",
         "start": {"dateTime": "2026-10-25T00:30:00Z"},  # the first 02:30 of the autumn night
         "end": {"dateTime": "2026-10-25T03:00:00Z"},  # 04:00 winter time
-        "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=SU;UNTIL=20261122T235959Z"],
+        "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=SU;UNTIL=20261122T225959Z"],
         "description": "per Telefon",
     }
     with pytest.raises(ValueError):
