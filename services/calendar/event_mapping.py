@@ -46,6 +46,14 @@ def is_instance(event: Mapping[str, Any]) -> bool:
     return bool(event.get("recurringEventId"))
 
 
+def series_exception(event: Mapping[str, Any]) -> str | None:
+    """Why an event is an exception of a series, which Advoware cannot hold (a moved or a
+    cancelled occurrence), or None. The reason is fit for the mapping and a notice."""
+    if not is_instance(event):
+        return None
+    return "cancelled occurrence" if event.get("status") == "cancelled" else "moved occurrence"
+
+
 def from_event(event: Mapping[str, Any]) -> Appointment:
     when = _when(event.get("start"), event.get("end"), event.get("start", {}).get("timeZone"))
     lines = event.get("recurrence")

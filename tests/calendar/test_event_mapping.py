@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.calendar.event_mapping import from_event, is_instance, to_event, to_patch
+from services.calendar.event_mapping import from_event, is_instance, series_exception, to_event, to_patch
 from services.calendar.model import AllDay, Appointment, NotExpressible, Series, Timed
 from services.calendar.recurrence import from_recurrence, to_rrule
 
@@ -166,3 +166,12 @@ def test_instances_read_without_their_masters_rule() -> None:
                            recurringEventId="adv123", originalStartTime={"dateTime": "2026-03-09T10:00:00+01:00"})  # fmt: skip
     assert is_instance(instance) and not is_instance(to_event(SAMPLE, frnr=1, kuerzel="SB"))
     assert from_event(instance).series is None
+
+
+def test_series_exceptions_are_named() -> None:
+    master = to_event(SAMPLE, frnr=1, kuerzel="SB") | {"recurrence": ["RRULE:FREQ=WEEKLY"]}
+    moved = {"id": "adv01_20260309T090000Z", "recurringEventId": "adv01", "status": "confirmed"}
+    cancelled = {"id": "adv01_20260316T090000Z", "recurringEventId": "adv01", "status": "cancelled"}
+    assert series_exception(master) is None
+    assert series_exception(moved) == "moved occurrence"
+    assert series_exception(cancelled) == "cancelled occurrence"
