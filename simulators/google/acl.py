@@ -18,7 +18,7 @@ from simulators.google.errors import bad_request, not_found
 from simulators.google.ids import etag
 from simulators.google.request_util import calendar_or_404, google_state, json_body
 from simulators.google.state import AclRule, Calendar
-from simulators.google.tokens import decode_token, encode_token
+from simulators.google.tokens import issue_offset_token, read_offset_token
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DOMAIN = re.compile(r"[a-z0-9.-]+\.[a-z]{2,}")
@@ -72,7 +72,7 @@ async def list_rules(request: web.Request) -> web.Response:
         size = min(max(int(request.query.get("maxResults", 100)), 1), 250)
     except ValueError as exc:
         raise bad_request("Invalid value for: maxResults", "invalidParameter") from exc
-    offset = _offset(request.query.get("pageToken"))
+    offset = read_offset_token("A", request.query.get("pageToken"))
     rules = [owner_rule(calendar), *calendar.acl.values()]
     page = rules[offset : offset + size]
     body: dict[str, Any] = {
@@ -81,17 +81,8 @@ async def list_rules(request: web.Request) -> web.Response:
         "items": [render_rule(r) for r in page],
     }
     if offset + len(page) < len(rules):
-        body["nextPageToken"] = encode_token("A", {"o": offset + len(page)})
+        body["nextPageToken"] = issue_offset_token("A", offset + len(page))
     return web.json_response(body)
-
-
-def _offset(token: str | None) -> int:
-    if not token:
-        return 0
-    data = decode_token("A", token)
-    if data is None or not isinstance(data.get("o"), int):
-        raise bad_request("Invalid page token value.", "invalid", location="pageToken")
-    return int(data["o"])
 
 
 def _rule_or_404(calendar: Calendar, rule_id: str) -> AclRule:

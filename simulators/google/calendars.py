@@ -14,7 +14,7 @@ from simulators.google.ids import etag
 from simulators.google.request_util import calendar_or_404, google_state, json_body, principal
 from simulators.google.state import Calendar, GoogleState
 from simulators.google.timeutil import valid_zone_name
-from simulators.google.tokens import decode_token, encode_token
+from simulators.google.tokens import issue_offset_token, read_offset_token
 
 _CONFERENCE = {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
 
@@ -118,7 +118,7 @@ async def list_calendar_list(request: web.Request) -> web.Response:
         )
     except ValueError as exc:
         raise bad_request("Invalid value for: maxResults", "invalidParameter") from exc
-    offset = _page_offset(request.query.get("pageToken"))
+    offset = read_offset_token("L", request.query.get("pageToken"))
     viewer = principal(request)
     calendars = [c for c in state.calendars.values() if can_see(c, viewer)]
     page = calendars[offset : offset + max(size, 1)]
@@ -128,17 +128,8 @@ async def list_calendar_list(request: web.Request) -> web.Response:
         "items": [render_list_entry(c, viewer) for c in page],
     }
     if offset + len(page) < len(calendars):
-        body["nextPageToken"] = encode_token("L", {"o": offset + len(page)})
+        body["nextPageToken"] = issue_offset_token("L", offset + len(page))
     return web.json_response(body)
-
-
-def _page_offset(token: str | None) -> int:
-    if not token:
-        return 0
-    data = decode_token("L", token)
-    if data is None or not isinstance(data.get("o"), int):
-        raise bad_request("Invalid page token value.", "invalid", location="pageToken")
-    return int(data["o"])
 
 
 async def get_calendar_list_entry(request: web.Request) -> web.Response:

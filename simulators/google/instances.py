@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from simulators.google.access import role_of
-from simulators.google.errors import bad_request, gone_deleted, not_found
+from simulators.google.errors import gone_deleted, not_found
 from simulators.google.listing import envelope, in_window
 from simulators.google.query import parse_instances_query
 from simulators.google.request_util import calendar_or_404, google_state, principal
@@ -17,7 +17,7 @@ from simulators.google.resources import render_listed
 from simulators.google.series import Window, expand
 from simulators.google.state import Event
 from simulators.google.timeutil import format_utc
-from simulators.google.tokens import decode_token, encode_token
+from simulators.google.tokens import issue_offset_token, read_offset_token
 
 
 async def list_instances(request: web.Request) -> web.Response:
@@ -42,22 +42,13 @@ async def list_instances(request: web.Request) -> web.Response:
         ]
     zone = calendar.time_zone
     found.sort(key=lambda e: (format_utc((e.original_start or e.start).utc(zone)), e.id))
-    offset = _offset(query.page_token, query.fingerprint)
+    offset = read_offset_token("I", query.page_token, query.fingerprint)
     page = found[offset : offset + query.max_results]
     body: dict[str, Any] = envelope(state, calendar, state.change_seq, role_of(calendar, principal(request)))
     body["items"] = [render_listed(e, calendar, query.time_zone) for e in page]
     if offset + len(page) < len(found):
-        body["nextPageToken"] = encode_token("I", {"o": offset + len(page), "q": query.fingerprint})
+        body["nextPageToken"] = issue_offset_token("I", offset + len(page), query.fingerprint)
     return web.json_response(body)
-
-
-def _offset(token: str | None, fingerprint: str) -> int:
-    if not token:
-        return 0
-    data = decode_token("I", token)
-    if data is None or data.get("q") != fingerprint or not isinstance(data.get("o"), int):
-        raise bad_request("Invalid page token value.", "invalid", location="pageToken")
-    return int(data["o"])
 
 
 def add_instances_route(app: web.Application, base: str) -> None:

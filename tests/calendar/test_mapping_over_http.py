@@ -13,9 +13,8 @@ from services.calendar.event_mapping import from_event, to_event, to_patch
 from services.calendar.ids import linked_frnr
 from services.calendar.termin_mapping import from_termin, to_termin
 from services.clients import AdvowareClient, GoogleCalendarClient, SessionHolder
-from tests.clients.conftest import holder  # noqa: F401
+from tests.clients.conftest import holder, make_google_client  # noqa: F401
 from tests.clients.test_advoware_client import make_client as make_advoware
-from tests.clients.test_google_auth import make_client as make_google
 from tests.fixtures.advoware_sim import AdvowareSim, advoware_sim  # noqa: F401
 from tests.fixtures.google_sim import OWNER, GoogleSim, google_sim  # noqa: F401
 
@@ -43,7 +42,7 @@ def advoware(advoware_sim: AdvowareSim, holder: SessionHolder) -> AdvowareClient
 
 @pytest.fixture
 def google(google_sim: GoogleSim, holder: SessionHolder) -> GoogleCalendarClient:  # noqa: F811
-    return make_google(google_sim, holder, subject=OWNER)
+    return make_google_client(google_sim, holder, subject=OWNER)
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -20,30 +20,17 @@ from services.clients import (
     Unauthorized,
     count_calls,
 )
-from tests.clients.conftest import FAST_RETRY, count, set_faults
+from tests.clients.conftest import FAST_RETRY, count, make_google_client, set_faults
 from tests.fixtures.google_sim import OWNER, GoogleSim, google_sim, sim_key_info  # noqa: F401
 
 SB = "sb@kanzlei.example"
-
-
-def make_client(sim: GoogleSim, holder: SessionHolder, **overrides: object) -> GoogleCalendarClient:
-    kwargs: dict[str, object] = {
-        "base_url": sim.url,
-        "service_account": ServiceAccount.from_info(sim.key_info, token_uri=sim.token_url),
-        "token_caches": lambda _principal: InMemoryTokenCache(),
-        "session": holder,
-        "retry": FAST_RETRY,
-        "max_requests_per_second": 0,
-        "timeout_s": 5.0,
-    }
-    return GoogleCalendarClient(**{**kwargs, **overrides})  # type: ignore[arg-type]
 
 
 async def test_owner_mode_shares_the_calendar_with_its_employee(
     google_sim: GoogleSim,  # noqa: F811
     holder: SessionHolder,
 ) -> None:
-    owner = make_client(google_sim, holder, subject=OWNER)
+    owner = make_google_client(google_sim, holder, subject=OWNER)
     employee = owner.delegate(SB)
     calendar = await owner.insert_calendar("SB", "Europe/Berlin")
     assert calendar["id"] not in [c["id"] for c in await employee.list_calendars()]
@@ -76,7 +63,7 @@ async def test_employee_mode_calendar_lives_in_the_employees_account(
     google_sim: GoogleSim,  # noqa: F811
     holder: SessionHolder,
 ) -> None:
-    service = make_client(google_sim, holder)
+    service = make_google_client(google_sim, holder)
     employee = service.delegate("SB@Kanzlei.example")
     calendar = await employee.insert_calendar("SB", "Europe/Berlin")
     stored = google_sim.state.calendar(calendar["id"])
@@ -90,7 +77,7 @@ async def test_unknown_subject_is_refused_without_retries(
     google_sim: GoogleSim,  # noqa: F811
     holder: SessionHolder,
 ) -> None:
-    client = make_client(google_sim, holder, subject="weg@kanzlei.example")
+    client = make_google_client(google_sim, holder, subject="weg@kanzlei.example")
     with count_calls() as calls, pytest.raises(Unauthorized) as info:
         await client.list_calendars()
     assert info.value.reason == "invalid_grant" and info.value.status == 400
@@ -103,7 +90,7 @@ async def test_a_key_the_simulator_does_not_know_is_refused(
     holder: SessionHolder,
 ) -> None:
     stranger = ServiceAccount.from_info(sim_key_info("stranger"), token_uri=google_sim.token_url)
-    client = make_client(google_sim, holder, service_account=stranger)
+    client = make_google_client(google_sim, holder, service_account=stranger)
     with pytest.raises(Unauthorized) as info:
         await client.list_calendars()
     assert info.value.reason == "invalid_grant"
@@ -114,7 +101,7 @@ async def test_token_endpoint_errors_follow_our_retry_policy(
     holder: SessionHolder,
 ) -> None:
     await set_faults(google_sim.root, {"method": "POST", "route": "/token", "status": 503, "count": 2})
-    client = make_client(google_sim, holder)
+    client = make_google_client(google_sim, holder)
     started = time.monotonic()
     with count_calls() as calls:
         await client.list_calendars()
@@ -130,7 +117,7 @@ async def test_token_endpoint_outage_gives_up_after_max_tries(
     holder: SessionHolder,
 ) -> None:
     await set_faults(google_sim.root, {"method": "POST", "route": "/token", "status": 503})
-    client = make_client(google_sim, holder)
+    client = make_google_client(google_sim, holder)
     from services.clients import ServerError
 
     with pytest.raises(ServerError):
@@ -197,7 +184,7 @@ async def test_bad_request_for_a_refused_scope(
     # A key whose grants the simulator refuses as a malformed request (empty scope).
     account = ServiceAccount.from_info(google_sim.key_info, token_uri=google_sim.token_url)
     account._base = account._base.with_scopes([])  # no scope at all
-    client = make_client(google_sim, holder, service_account=account)
+    client = make_google_client(google_sim, holder, service_account=account)
     with pytest.raises(BadRequest) as info:
         await client.list_calendars()
     assert info.value.reason == "invalid_scope"

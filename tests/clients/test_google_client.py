@@ -23,29 +23,16 @@ from services.clients import (
     SessionHolder,
     count_calls,
 )
-from tests.clients.conftest import FAST_RETRY, admin_post, count, set_faults
+from tests.clients.conftest import FAST_RETRY, admin_post, count, make_google_client, set_faults
 from tests.fixtures.google_sim import GoogleSim, google_sim  # noqa: F401
 
 EVENTS = "/events"
 EVENT = "/events/{eventId}"
 
 
-def make_client(sim: GoogleSim, holder: SessionHolder, **overrides: object) -> GoogleCalendarClient:
-    kwargs: dict[str, object] = {
-        "base_url": sim.url,
-        "service_account": ServiceAccount.from_info(sim.key_info, token_uri=sim.token_url),
-        "token_caches": lambda _principal: InMemoryTokenCache(),
-        "session": holder,
-        "retry": FAST_RETRY,
-        "max_requests_per_second": 0,
-        "timeout_s": 5.0,
-    }
-    return GoogleCalendarClient(**{**kwargs, **overrides})  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def client(google_sim: GoogleSim, holder: SessionHolder) -> GoogleCalendarClient:  # noqa: F811
-    return make_client(google_sim, holder)
+    return make_google_client(google_sim, holder)
 
 
 @pytest.fixture
