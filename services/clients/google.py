@@ -95,7 +95,7 @@ class GoogleCalendarClient(ClientBase):
             burst=burst,
         )
         self.service_account = service_account
-        self.subject = subject
+        self.subject = subject.lower() if subject else None  # Google addresses are case-blind
         self._token_caches = token_caches
         self._token_lifetime = token_lifetime_s
         self._managers: dict[str | None, TokenManager] = {}
