@@ -1,8 +1,9 @@
-"""Operator commands for the party sync, the service database, locks and EspoCRM webhooks.
+"""Operator commands for the party sync, the service database and locks.
 
-They run beside a live service: locks and the token cache live in the same engine backend
-(DECISIONS 2), so `bitbylaw sync beteiligte ID` waits its turn like any other sync.
-Output names ids, field names and counts; values only with --show-values (personal data).
+They run beside a live service: locks and the token cache live in the same engine backend, so
+`bitbylaw sync beteiligte ID` waits its turn like any other sync. Output names ids, field names
+and counts; values only with --show-values (personal data). The sync itself is the service's
+(`BeteiligteSyncService`); this module only calls its public methods and prints.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections import Counter
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,36 +20,38 @@ import typer
 from config import Settings, get_settings
 from engine.backends.base import Backend
 from engine.context import Locks, StateScope, new_trace_id
-from services.clients.advoware import AdvowareClient
-from services.clients.espocrm import EspoCrmClient
+from services import bulk_sync
+from services.beteiligte.service import LockedError
+from services.clients.errors import NotFound
 from services.clients.session import SessionHolder
-from services.db import migrate_url
-from steps.deps import StateTokenCache, beteiligte_sync_settings, open_service_db
+from steps.deps import StateTokenCache, open_service_db
 
 from . import wiring
+from .errors import USAGE, CliError
+from .output import JSON_OPTION, listing, when
 
 sync_app = typer.Typer(help="Run a sync now.", no_args_is_help=True)
 audit_app = typer.Typer(help="Show the audit trail of a record.", no_args_is_help=True)
 beteiligte_app = typer.Typer(help="Party link maintenance.", no_args_is_help=True)
 db_app = typer.Typer(help="The service database.", no_args_is_help=True)
 locks_app = typer.Typer(help="Distributed locks.", no_args_is_help=True)
-espocrm_app = typer.Typer(help="EspoCRM set-up.", no_args_is_help=True)
 
 
 @contextlib.asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
     """The party sync service outside the engine, sharing the running service's locks and
     token cache through the engine backend."""
-    from services.beteiligte.service import BeteiligteSyncService
+    from services.beteiligte.compose import build_service
 
     session = SessionHolder()
-    async with wiring.connected_backend(settings) as backend:
+    async with wiring.connected_backend(settings, must_exist=False) as backend:
         db = await open_service_db(settings)
         try:
-            advo = AdvowareClient.from_settings(settings, session, StateTokenCache(StateScope(backend)))
-            espo = EspoCrmClient.from_settings(settings, session)
-            sync = beteiligte_sync_settings(settings)
-            yield BeteiligteSyncService(espo, advo, db, Locks(backend), sync), backend
+            token_cache = StateTokenCache(StateScope(backend))
+            yield (
+                build_service(settings, session=session, token_cache=token_cache, db=db, lock=Locks(backend)),
+                backend,
+            )
         finally:
             await db.close()
             await session.close()
@@ -64,58 +67,118 @@ def _print_plan(plan: Any, show_values: bool) -> None:
     for c in plan.conflicts:
         detail = f" (EspoCRM {c.espo_value!r} / Advoware {c.advo_value!r})" if show_values else ""
         typer.echo(f"    conflict: {c.field} → {c.winner} wins{detail}")
-    for n in plan.notifications:
-        typer.echo(f"    notify {n.recipient}: {n.kind}")
+    for a in plan.actions:
+        if getattr(a, "kind", None) and getattr(a, "recipient", None):
+            typer.echo(f"    notify {a.recipient}: {a.kind}")
 
 
 @sync_app.command("beteiligte")
 def sync_beteiligte(
     entity_id: str = typer.Argument(None, help="EspoCRM CBeteiligte id"),
-    all_: bool = typer.Option(False, "--all", help="every party the cron would pick (with --dry-run: all)"),
+    all_: bool = typer.Option(
+        False, "--all", help="every party: first a preview with totals, then (after a yes) the real sync"
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="print what would change; write nothing"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="with --all: sync without asking"),
     direction: str = typer.Option("both", help="both | to_advoware | to_espocrm (operator one-way runs)"),
     show_values: bool = typer.Option(False, help="print field values (personal data!)"),
 ) -> None:
-    """Sync one party now (or preview all with --all --dry-run) and print plan and outcome."""
+    """Sync one party now (or all with --all) and print plan and outcome."""
     if direction not in ("both", "to_advoware", "to_espocrm"):
-        raise typer.BadParameter("direction must be both, to_advoware or to_espocrm")
+        raise CliError("--direction must be both, to_advoware or to_espocrm", USAGE)
     if bool(entity_id) == all_:
-        raise typer.BadParameter("give an ID or --all")
-    if all_ and not dry_run:
-        raise typer.BadParameter("--all is a preview: use it with --dry-run (the cron syncs for real)")
-    code = asyncio.run(_sync(get_settings(), entity_id, all_, dry_run, direction, show_values))
-    raise typer.Exit(code)
+        raise CliError("give a CBeteiligte ID or --all", USAGE)
+    settings = get_settings()
+    if entity_id:
+        asyncio.run(_sync_one(settings, entity_id, dry_run, direction, show_values))
+    else:
+        asyncio.run(_sync_all(settings, dry_run, yes, direction, show_values))
 
 
-async def _sync(
-    settings: Settings, entity_id: str | None, all_: bool, dry_run: bool, direction: str, show_values: bool
-) -> int:
+async def _sync_one(
+    settings: Settings, entity_id: str, dry_run: bool, direction: str, show_values: bool
+) -> None:
     async with _service(settings) as (service, _):
-        ids = [entity_id] if entity_id else await _all_ids(service)
-        totals: Counter[str] = Counter()
-        for n, i in enumerate(ids, 1):
-            outcome = await service.handle(
-                i, "sync_check", trigger="cli", trace_id=new_trace_id(), direction=direction, dry_run=dry_run
-            )
-            variant = outcome.plan.variant if outcome.plan is not None else outcome.status
-            totals[variant] += 1
-            if entity_id or (outcome.plan is not None and not outcome.plan.is_noop):
-                typer.echo(f"{i}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
+        if dry_run:  # a preview reports a missing record as dry_run like any other: ask first
+            try:
+                await service.espo.get("CBeteiligte", entity_id, select=["id"])
+            except NotFound:
+                raise CliError(f"CBeteiligte {entity_id} not found in EspoCRM") from None
+        outcome = await service.handle(
+            entity_id,
+            "sync_check",
+            trigger="cli",
+            trace_id=new_trace_id(),
+            direction=direction,
+            dry_run=dry_run,
+        )
+    if outcome.status == "not_found":
+        raise CliError(f"CBeteiligte {entity_id} not found in EspoCRM")
+    if outcome.status == "locked":
+        raise CliError(
+            f"CBeteiligte {entity_id} is being synced by another process (lock "
+            f"{service.lock_key(entity_id)}); try again in a moment, or see `bitbylaw locks list`"
+        )
+    typer.echo(f"{entity_id}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
+    _print_plan(outcome.plan, show_values)
+    if outcome.status in bulk_sync.FAILED_STATUSES:
+        raise CliError(f"CBeteiligte {entity_id}: sync {outcome.status}")
+
+
+async def _sync_all(settings: Settings, dry_run: bool, yes: bool, direction: str, show_values: bool) -> None:
+    async with _service(settings) as (service, _):
+        ids = await bulk_sync.all_party_ids(service)
+
+        def show(entity_id: str, outcome: Any) -> None:
+            if isinstance(outcome, Exception):
+                typer.echo(f"{entity_id}: error ({type(outcome).__name__})")
+            elif outcome.plan is not None and not outcome.plan.is_noop:
+                typer.echo(
+                    f"{entity_id}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else "")
+                )
                 _print_plan(outcome.plan, show_values)
-            if all_ and n % 100 == 0:
-                typer.echo(f"… {n}/{len(ids)}", err=True)
-        if all_:
-            typer.echo("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
-        return 1 if totals.get("failed") or totals.get("permanently_failed") else 0
 
+        with typer.progressbar(length=len(ids), label="preview", file=sys.stderr) as bar:
 
-async def _all_ids(service: Any) -> list[str]:
-    ids: list[str] = [r["id"] async for r in service.espo.iter_all("CBeteiligte", select=["id"])]
-    return ids
+            def previewed(entity_id: str, outcome: Any) -> None:
+                show(entity_id, outcome)
+                bar.update(1)
+
+            totals = await bulk_sync.sync_many(
+                service, ids, trace_id=new_trace_id, dry_run=True, direction=direction, on_outcome=previewed
+            )
+        typer.echo("totals: " + (", ".join(f"{k} {v}" for k, v in sorted(totals.items())) or "no parties"))
+        if dry_run or not ids:
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise CliError("not syncing without a yes: run with --yes (or answer on a terminal)")
+            typer.confirm(f"Sync all {len(ids)} parties now (EspoCRM and Advoware are written)?", abort=True)
+        failed: list[str] = []
+        with typer.progressbar(length=len(ids), label="sync", file=sys.stderr) as bar:
+
+            def synced(entity_id: str, outcome: Any) -> None:
+                if isinstance(outcome, Exception) or outcome.status in bulk_sync.FAILED_STATUSES:
+                    failed.append(entity_id)
+                bar.update(1)
+
+            done = await bulk_sync.sync_many(
+                service, ids, trace_id=new_trace_id, dry_run=False, direction=direction, on_outcome=synced
+            )
+        await service.send_initial_conflict_summary()
+    typer.echo("synced: " + ", ".join(f"{k} {v}" for k, v in sorted(done.items())))
+    if failed:
+        raise CliError(
+            f"{len(failed)} of {len(ids)} parties failed (bitbylaw failed --entity CBeteiligte lists them): "
+            + ", ".join(failed[:10])
+            + (" …" if len(failed) > 10 else "")
+        )
 
 
 @audit_app.command("beteiligte")
-def audit_beteiligte(entity_id: str, limit: int = typer.Option(50)) -> None:
+def audit_beteiligte(
+    entity_id: str, limit: int = typer.Option(50, help="most entries listed"), as_json: bool = JSON_OPTION
+) -> None:
     """Print the audit trail of one party, newest first."""
 
     async def go() -> list[Any]:
@@ -126,6 +189,9 @@ def audit_beteiligte(entity_id: str, limit: int = typer.Option(50)) -> None:
             await db.close()
 
     entries = asyncio.run(go())
+    if as_json:
+        listing(entries, True, [], noun="entries")
+        return
     if not entries:
         typer.echo(f"no audit entries for CBeteiligte {entity_id}")
     for e in entries:
@@ -149,35 +215,58 @@ def beteiligte_unlink(entity_id: str) -> None:
 
     async def go() -> bool:
         async with _service(get_settings()) as (service, _):
-            return bool(await service.unlink(entity_id))
+            try:
+                return bool(await service.unlink(entity_id))
+            except NotFound:
+                raise CliError(f"CBeteiligte {entity_id} not found in EspoCRM") from None
+            except LockedError:
+                raise CliError(
+                    f"CBeteiligte {entity_id} is being synced by another process; try again in a moment"
+                ) from None
 
     if not asyncio.run(go()):
-        typer.secho(f"{entity_id} has no Advoware link", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
+        raise CliError(f"CBeteiligte {entity_id} has no Advoware link")
     typer.echo(f"unlinked {entity_id}; the next sync creates a new Advoware party")
 
 
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations of the service database (also done at start-up)."""
-    applied = asyncio.run(migrate_url(get_settings().database_url.get_secret_value()))
+    applied = asyncio.run(_migrate(get_settings()))
     typer.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 
+async def _migrate(settings: Settings) -> list[str]:
+    db = await open_service_db(settings, migrate=False)
+    try:
+        applied: list[str] = await db.migrate()
+        return applied
+    finally:
+        await db.close()
+
+
 @locks_app.command("list")
-def locks_list(prefix: str = typer.Option("", help="only keys starting with this")) -> None:
+def locks_list(
+    prefix: str = typer.Option("", help="only keys starting with this"), as_json: bool = JSON_OPTION
+) -> None:
     """Locks held right now, with owner token and expiry."""
 
     async def go() -> list[Any]:
         async with wiring.connected_backend(get_settings()) as backend:
             return await backend.list_locks(prefix)
 
-    import time
-
-    locks = asyncio.run(go())
-    for lock in locks:
-        typer.echo(f"{lock.key}  owner={lock.owner}  expires_in={lock.expires_at - time.time():.0f}s")
-    typer.echo(f"{len(locks)} lock(s)", err=True)
+    now = time.time()
+    listing(
+        asyncio.run(go()),
+        as_json,
+        [
+            ("key", 40, lambda r: r.key),
+            ("owner", 34, lambda r: f"owner={r.owner}"),
+            ("expires", 21, lambda r: when(r.expires_at)),
+            ("in", -7, lambda r: f"{r.expires_at - now:.0f}s"),
+        ],
+        noun="lock(s)",
+    )
 
 
 @locks_app.command("release")
@@ -189,43 +278,8 @@ def locks_release(key: str) -> None:
             return await backend.force_release_lock(key)
 
     if not asyncio.run(go()):
-        typer.secho(f"no lock {key}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
+        raise CliError(f"no lock {key}")
     typer.echo(f"released {key}")
-
-
-@espocrm_app.command("register-webhooks")
-def register_webhooks(
-    public_url: str = typer.Option(None, help="URL EspoCRM reaches the service at"),
-) -> None:
-    """Subscribe the service to CBeteiligte create/update/delete with skipOwn (loop prevention, E4).
-    Prints each webhook id and secret: put them into ESPOCRM_WEBHOOK_SECRETS."""
-    settings = get_settings()
-    base = (public_url or settings.service_public_url).rstrip("/")
-
-    async def go() -> list[dict[str, Any]]:
-        session = SessionHolder()
-        try:
-            espo = EspoCrmClient.from_settings(settings, session)
-            made = []
-            for action in ("create", "update", "delete"):
-                hook = await espo.create_webhook(
-                    f"CBeteiligte.{action}", f"{base}/vmh/webhook/beteiligte/{action}"
-                )
-                made.append(
-                    {"event": f"CBeteiligte.{action}", "id": hook.get("id"), "secret": hook.get("secretKey")}
-                )
-            return made
-        finally:
-            await session.close()
-
-    import json
-
-    hooks = asyncio.run(go())
-    for h in hooks:
-        typer.echo(f"{h['event']}: webhook id {h['id']}")
-    secrets = {h["id"]: h["secret"] for h in hooks}
-    typer.echo("ESPOCRM_WEBHOOK_SECRETS=" + json.dumps(secrets), file=sys.stdout)
 
 
 def register(app: typer.Typer) -> None:
@@ -234,4 +288,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(beteiligte_app, name="beteiligte")
     app.add_typer(db_app, name="db")
     app.add_typer(locks_app, name="locks")
-    app.add_typer(espocrm_app, name="espocrm")

@@ -1,154 +1,238 @@
-"""Engine commands: run, steps, queues, dlq."""
+"""Engine commands: run, steps, queues, dlq, cron."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import typer
 
-from config import get_settings
+from config import get_settings, settings_warnings
+from engine import operator
 from engine.logs import configure_logging
-from engine.registry import StepValidationError
 from engine.runtime import all_queues
 from engine.triggers import CronTrigger, HttpTrigger, QueueTrigger
 
 from . import wiring
+from .errors import USAGE, CliError
+from .output import JSON_OPTION, listing, when
 
+T = TypeVar("T")
 dlq_app = typer.Typer(help="Dead letters: jobs that failed after their last retry.", no_args_is_help=True)
+cron_app = typer.Typer(help="Crons: their schedule, last success, and a run now.", no_args_is_help=True)
+BACKEND_OPTION = typer.Option(None, "--backend", help="embedded or redis (default: ENGINE_BACKEND)")
 
 
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
+def with_backend(kind: str | None, use: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `use(backend)` on a connected backend of this deployment."""
 
+    async def go() -> T:
+        async with wiring.connected_backend(get_settings(), kind) as backend:
+            return await use(backend)
 
-def _load_steps_or_exit() -> list[Any]:
-    try:
-        return wiring.load(get_settings())
-    except StepValidationError as exc:
-        _fail(str(exc))
-        raise  # unreachable
+    return asyncio.run(go())
 
 
 def run(
     role: str = typer.Option("all", help="all = api + worker; api = HTTP only; worker = queues + cron."),
     backend: str = typer.Option(None, help="embedded or redis (default: ENGINE_BACKEND)."),
     port: int = typer.Option(None, help="HTTP port (default: HTTP_PORT)."),
+    metrics_port: int = typer.Option(
+        None, help="worker role: port of /metrics and /health (default: WORKER_METRICS_PORT; 0 = none)."
+    ),
 ) -> None:
     """Run the service until SIGTERM/SIGINT."""
     if role not in ("all", "api", "worker"):
-        _fail(f"--role must be all, api or worker, not {role!r}")
+        raise CliError(f"--role must be all, api or worker, not {role!r}", USAGE)
     settings = get_settings()
     configure_logging(settings.log_level)
+    for warning in settings_warnings(settings):
+        logging.getLogger("bitbylaw").warning(warning)
     try:
-        engine = wiring.make_engine(settings, role=role, backend_kind=backend, port=port)  # type: ignore[arg-type]
-    except (StepValidationError, ValueError) as exc:
-        _fail(str(exc))
-        return
+        engine = wiring.make_engine(
+            settings,
+            role=role,  # type: ignore[arg-type]
+            backend_kind=backend,
+            port=port,
+            metrics_port=metrics_port,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc), USAGE) from None
     asyncio.run(engine.run_until_signal())
 
 
-def steps() -> None:
+def steps(as_json: bool = JSON_OPTION) -> None:
     """List steps, their triggers and topics: the flow graph as text."""
-    all_steps = _load_steps_or_exit()
+    all_steps = wiring.load(get_settings())
+    tz = get_settings().cron_timezone
     subscribers: dict[str, list[str]] = {}
     for s in all_steps:
         for t in s.triggers_of(QueueTrigger):
             subscribers.setdefault(t.topic, []).append(s.name)
-    for s in sorted(all_steps, key=lambda s: (s.flows, s.name)):
+    ordered = sorted(all_steps, key=lambda s: (s.flows, s.name))
+    if as_json:
+        listing([_step_row(s, tz) for s in ordered], True, [], noun="steps")
+        return
+    for s in ordered:
         typer.echo(f"{s.name}  [{', '.join(s.flows) or '-'}]  {s.file}")
         for t in s.triggers:
-            if isinstance(t, HttpTrigger | CronTrigger):
+            if isinstance(t, CronTrigger):
+                typer.echo(f"    <- {t.describe()} ({tz})")
+            elif isinstance(t, HttpTrigger):
                 typer.echo(f"    <- {t.describe()}")
             else:
                 cfg = t.config
-                limits = f"concurrency {cfg.concurrency}, retries {cfg.max_retries}"
-                typer.echo(f"    <- queue {t.topic} ({limits})")
+                typer.echo(
+                    f"    <- queue {t.topic} (concurrency {cfg.concurrency}, retries {cfg.max_retries})"
+                )
         for topic in s.enqueues:
             typer.echo(f"    -> {topic} -> {', '.join(subscribers.get(topic, []))}")
     if not all_steps:
         typer.echo("no steps found")
 
 
-def queues(backend: str = typer.Option(None, help="embedded or redis")) -> None:
+def _step_row(step: Any, tz: str) -> dict[str, Any]:
+    triggers = []
+    for t in step.triggers:
+        entry = {"kind": t.kind, "describe": t.describe()}
+        if isinstance(t, CronTrigger):
+            entry["timezone"] = tz
+        triggers.append(entry)
+    return {
+        "name": step.name,
+        "flows": step.flows,
+        "file": step.file,
+        "triggers": triggers,
+        "enqueues": step.enqueues,
+    }
+
+
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of the HTTP API (the one served at GET /openapi.json)."""
+    from engine.openapi import build_openapi
+
+    typer.echo(json.dumps(build_openapi(wiring.load(get_settings()), **wiring.api_info()), indent=2))
+
+
+def queues(
+    backend: str = BACKEND_OPTION,
+    delayed: bool = typer.Option(
+        False, "--delayed", help="list the delayed jobs (retries with their last error)"
+    ),
+    limit: int = typer.Option(100, help="most delayed jobs listed"),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Per queue: ready depth, in flight, delayed, dead, age of the oldest ready job."""
-    settings = get_settings()
-    names = all_queues(_load_steps_or_exit())
-
-    async def go() -> list[Any]:
-        async with wiring.connected_backend(settings, backend) as b:
-            return await b.queue_stats(names)
-
-    rows = asyncio.run(go())
-    typer.echo(f"{'queue':60} {'depth':>6} {'flight':>6} {'delay':>6} {'dead':>6} {'oldest':>8}")
-    for r in rows:
-        age = "-" if r.oldest_age is None else f"{r.oldest_age:.1f}s"
-        typer.echo(f"{r.queue:60} {r.depth:6} {r.in_flight:6} {r.delayed:6} {r.dead:6} {age:>8}")
+    names = all_queues(wiring.load(get_settings()))
+    if delayed:
+        rows = with_backend(backend, lambda b: operator.delayed_rows(b, names, limit))
+        listing(
+            rows,
+            as_json,
+            [
+                ("runs_at", 21, lambda r: when(r.at)),
+                ("queue", 50, lambda r: r.queue),
+                ("record", 20, lambda r: r.record_id),
+                ("runs", -4, lambda r: r.attempts),
+                ("last_error", 0, lambda r: (r.error or "")[:120]),
+            ],
+            noun="delayed job(s)",
+        )
+        return
+    stats = with_backend(backend, lambda b: operator.queue_rows(b, names))
+    listing(
+        stats,
+        as_json,
+        [
+            ("queue", 60, lambda r: r.queue),
+            ("depth", -6, lambda r: r.depth),
+            ("flight", -6, lambda r: r.in_flight),
+            ("delay", -6, lambda r: r.delayed),
+            ("dead", -6, lambda r: r.dead),
+            ("oldest", -8, lambda r: "-" if r.oldest_age_s is None else f"{r.oldest_age_s:.1f}s"),
+        ],
+        noun="queue(s)",
+    )
 
 
 @dlq_app.command("list")
 def dlq_list(
-    limit: int = typer.Option(100),
-    backend: str = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    limit: int = typer.Option(100, help="most dead letters listed"),
+    backend: str = BACKEND_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """List dead letters (payloads are not printed: they may hold personal data)."""
-    settings = get_settings()
-
-    async def go() -> list[Any]:
-        async with wiring.connected_backend(settings, backend) as b:
-            return await b.list_dead(limit)
-
-    dead = asyncio.run(go())
-    if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "id": d.id,
-                        "queue": d.queue,
-                        "attempts": d.attempts,
-                        "error": d.error,
-                        "failed_at": d.failed_at,
-                        "trace_id": d.trace_id,
-                    }
-                    for d in dead
-                ]
-            )
-        )
-        return
-    for d in dead:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(d.failed_at))
-        typer.echo(f"{d.id}  {when}Z  {d.queue}  attempts={d.attempts}  trace={d.trace_id}  {d.error[:120]}")
-    typer.echo(f"{len(dead)} dead letter(s)", err=True)
+    """List dead letters with the id of the record each is about (payloads are not printed:
+    they may hold personal data)."""
+    rows = with_backend(backend, lambda b: operator.dead_letter_rows(b, limit))
+    listing(
+        rows,
+        as_json,
+        [
+            ("id", 32, lambda r: r.id),
+            ("failed_at", 21, lambda r: when(r.at)),
+            ("queue", 44, lambda r: r.queue),
+            ("record", 20, lambda r: r.record_id),
+            ("runs", -4, lambda r: r.attempts),
+            ("trace", 32, lambda r: r.trace_id),
+            ("error", 0, lambda r: (r.error or "")[:120]),
+        ],
+        noun="dead letter(s)",
+    )
 
 
 @dlq_app.command("replay")
 def dlq_replay(
     job_id: str = typer.Argument(None, help="dead letter id"),
     all_: bool = typer.Option(False, "--all", help="replay every dead letter"),
-    backend: str = typer.Option(None),
+    backend: str = BACKEND_OPTION,
 ) -> None:
     """Put dead letters back on their queue with a fresh retry budget."""
     if not job_id and not all_:
-        _fail("give a dead letter ID or --all")
-    settings = get_settings()
-
-    async def go() -> int:
-        async with wiring.connected_backend(settings, backend) as b:
-            return await b.replay_dead(None if all_ else [job_id])
-
-    n = asyncio.run(go())
+        raise CliError("give a dead letter ID or --all", USAGE)
+    n = with_backend(backend, lambda b: b.replay_dead(None if all_ else [job_id]))
     if n == 0 and not all_:
-        _fail(f"no dead letter with id {job_id}")
+        raise CliError(f"no dead letter with id {job_id}", USAGE)
     typer.echo(f"replayed {n} job(s)")
+
+
+@cron_app.command("list")
+def cron_list(backend: str = BACKEND_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Every cron with its time zone, next run and last successful run (deployment-wide)."""
+    settings = get_settings()
+    all_steps = wiring.load(settings)
+    rows = with_backend(backend, lambda b: operator.cron_rows(b, all_steps, settings.cron_timezone))
+    listing(
+        rows,
+        as_json,
+        [
+            ("cron", 30, lambda r: r.step),
+            ("schedule", 16, lambda r: r.expression),
+            ("timezone", 14, lambda r: r.timezone),
+            ("next_run", 21, lambda r: when(r.next_run)),
+            ("last_success", 0, lambda r: when(r.last_success)),
+        ],
+        noun="cron(s)",
+    )
+
+
+@cron_app.command("run")
+def cron_run(name: str = typer.Argument(..., help="the cron's step name (see `bitbylaw cron list`)")) -> None:
+    """Run one tick of a cron now, beside the running service (its regular ticks go on)."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    engine = wiring.make_engine(settings, role="worker", metrics_port=0)
+    if not asyncio.run(engine.run_cron(name)):
+        raise CliError(f"cron {name} failed (its log line above says why)")
+    typer.echo(f"cron {name} ran")
 
 
 def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(steps)
+    app.command()(openapi)
     app.command()(queues)
     app.add_typer(dlq_app, name="dlq")
+    app.add_typer(cron_app, name="cron")

@@ -4,14 +4,17 @@ to install) and `bitbylaw simulate` (the simulators alone)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
 import signal
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from config import Settings, get_settings
+from config import ENV_FILE_VARIABLE, Settings, get_settings, load_settings
 from engine.logs import configure_logging
+from services.webhook_subscriptions import wanted_subscriptions
 from simulators.espocrm import WebhookSubscriptionConfig
 from simulators.runner import (
     GOOGLE_KEY_FILE,
@@ -27,29 +30,37 @@ SANDBOX_PROXY_KEY = "sandbox-proxy-key"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
 
 
+SETTINGS_FILE = "sandbox.env"
+
+
+def public_url(base: Settings) -> str:
+    return f"http://{base.http_host}:{base.http_port}"
+
+
 def sandbox_webhooks(base: Settings) -> list[WebhookSubscriptionConfig]:
-    """EspoCRM's subscriptions to the service, as `bitbylaw espocrm register-webhooks` makes them."""
-    url = f"http://{base.http_host}:{base.http_port}/vmh/webhook/beteiligte"
+    """EspoCRM's subscriptions to the service, as `bitbylaw espocrm webhooks register` makes them."""
     return [
         WebhookSubscriptionConfig(
-            f"CBeteiligte.{a}", f"{url}/{a}", SANDBOX_WEBHOOK_SECRET, webhook_id=f"sandbox-{a}"
+            w.event, w.url, SANDBOX_WEBHOOK_SECRET, webhook_id=f"sandbox-{w.event.lower().replace('.', '-')}"
         )
-        for a in ("create", "update", "delete")
+        for w in wanted_subscriptions(public_url(base))
     ]
 
 
-def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> Settings:
+def sandbox_values(base: Settings, sims: Simulators, data_dir: Path) -> dict[str, str]:
     """The settings of a service talking to the simulators (credentials from their configs)."""
     adv = sims.advoware_config
     proxy_keys = base.proxy_api_keys.get_secret_value() or SANDBOX_PROXY_KEY
-    values: dict[str, Any] = {
+    values: dict[str, str] = {
+        "DATA_DIR": str(data_dir.resolve()),
         "ENGINE_BACKEND": "embedded",
-        "ENGINE_DB_PATH": str(data_dir / "engine.db"),
-        "DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
+        "ENGINE_DB_PATH": "engine.db",
+        "DATABASE_URL": "sqlite:///service.db",
         "HTTP_HOST": base.http_host,
         "HTTP_PORT": str(base.http_port),
+        "SERVICE_PUBLIC_URL": public_url(base),
         "LOG_LEVEL": base.log_level,
-        "STEPS_DIRS": base.steps_dirs,
+        "CRON_TIMEZONE": base.cron_timezone,
         "ADVOWARE_API_BASE_URL": sims.advoware_url,
         "ADVOWARE_TOKEN_URL": sims.advoware_url + "api/v1/Token",
         "ADVOWARE_APP_ID": adv.app_id,
@@ -66,11 +77,43 @@ def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> Settin
         "GOOGLE_DELEGATION": "owner",
         "GOOGLE_CALENDAR_OWNER": SANDBOX_CALENDAR_OWNER,
         "PROXY_API_KEYS": proxy_keys,
+        # The simulator signs its webhooks with this secret; the service verifies them.
+        "ESPOCRM_WEBHOOK_SECRET": SANDBOX_WEBHOOK_SECRET,
+        "SIMULATOR_HOST": base.simulator_host,
+        "SIMULATOR_ADVOWARE_PORT": str(sims.advoware.port),
+        "SIMULATOR_ESPOCRM_PORT": str(sims.espocrm.port),
+        "SIMULATOR_GOOGLE_PORT": str(sims.google.port),
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    if "steps_dirs" in base.model_fields_set:
+        values["STEPS_DIRS"] = json.dumps(base.steps_dirs)
+    return values
 
 
-def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
+def write_settings_file(values: dict[str, str], path: Path) -> None:
+    """The settings file a CLI beside the sandbox needs (owner-only: it holds credentials)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Written by `bitbylaw sandbox`: the settings of the running sandbox (simulators only)."]
+    lines += [f"{k}={_quoted(v)}" for k, v in values.items()]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def _quoted(value: str) -> str:
+    """Single quotes (taken literally by the settings file's parser) unless the value is plain."""
+    return value if re.fullmatch(r"[A-Za-z0-9_./:@,+-]*", value) else "'" + value.replace("'", "") + "'"
+
+
+def sandbox_settings(base: Settings, sims: Simulators, data_dir: Path) -> tuple[Settings, Path]:
+    """Writes the sandbox's settings file and loads the settings from it, as a CLI would."""
+    path = data_dir.resolve() / SETTINGS_FILE
+    values = sandbox_values(base, sims, data_dir)
+    write_settings_file(values, path)
+    # The values as init arguments: they win over the environment, as the file's contents must.
+    return load_settings(path, **values), path
+
+
+def _banner(settings: Settings, port: int | None, sims: Simulators, settings_path: Path) -> str:
     svc = f"http://{settings.http_host}:{port}"
     proxy = f"{svc}/advoware/proxy?path"
     key = SANDBOX_PROXY_KEY if settings.proxy_keys() == [SANDBOX_PROXY_KEY] else "$PROXY_API_KEYS"
@@ -92,6 +135,9 @@ def _banner(settings: Settings, port: int | None, sims: Simulators) -> str:
             f"  curl -s -H 'X-Api-Key: {sims.espocrm_config.api_key}' {sims.espocrm_api_url}/CBeteiligte/<id>"
             "   # betnr, syncStatus clean",
             f"  curl -s {sims.advoware.url}/_admin/calls",
+            f"CLI beside this sandbox (its settings file, {settings_path}):",
+            f"  export {ENV_FILE_VARIABLE}={settings_path}",
+            "  bitbylaw queues; bitbylaw failed; bitbylaw sync beteiligte <id> --dry-run; bitbylaw check",
             "Stop with Ctrl-C.",
         ]
     )
@@ -118,7 +164,7 @@ async def _start_simulators(
     sims = await start_simulators(
         base.simulator_host,
         ports,
-        base.simulator_snapshot_dir,
+        base.snapshot_dir(),
         webhooks,
         google_key_file=data_dir / GOOGLE_KEY_FILE,
     )
@@ -134,11 +180,11 @@ async def _start_simulators(
 async def _sandbox(base: Settings, data_dir: Path, seed: bool) -> None:
     sims = await _start_simulators(base, seed, sandbox_webhooks(base), data_dir)
     try:
-        settings = sandbox_settings(base, sims, data_dir)
+        settings, settings_path = sandbox_settings(base, sims, data_dir)
         engine = wiring.make_engine(settings, role="all", backend_kind="embedded")
         await engine.start()
         try:
-            typer.echo(_banner(settings, engine.port, sims))
+            typer.echo(_banner(settings, engine.port, sims, settings_path))
             await _wait_for_signal()
             typer.echo("stopping…")
         finally:
@@ -148,21 +194,16 @@ async def _sandbox(base: Settings, data_dir: Path, seed: bool) -> None:
 
 
 def sandbox(
-    data_dir: Path = typer.Option(Path("data/sandbox"), help="where the sandbox keeps its SQLite files"),
+    data_dir: Path = typer.Option(
+        None, help="where the sandbox keeps its files and its settings file (default: DATA_DIR/sandbox)"
+    ),
     seed: bool = typer.Option(True, help="seed the simulators with demo data"),
 ) -> None:
-    """Run the service against simulated EspoCRM, Advoware and Google until Ctrl-C."""
+    """Run the service against simulated EspoCRM, Advoware and Google until Ctrl-C. Writes the
+    settings file a CLI beside it needs and names it in its banner."""
     base = get_settings()
     configure_logging(base.log_level)
-    try:
-        asyncio.run(_sandbox(base, data_dir, seed))
-    except OSError as exc:
-        typer.secho(
-            f"cannot start the sandbox: {exc} (is a port in use? see SIMULATOR_*_PORT, HTTP_PORT)",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(2) from exc
+    asyncio.run(_sandbox(base, data_dir or base.data_path() / "sandbox", seed))
 
 
 async def _simulate(base: Settings, seed: bool, data_dir: Path) -> None:

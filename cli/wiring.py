@@ -6,22 +6,28 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from config import Settings
 from engine.backends import create_backend
 from engine.backends.base import Backend
-from engine.project import ProjectConfig, apply_project_config, load_project_config
-from engine.registry import Step, load_steps
+from engine.http_limits import EdgeLimits
+from engine.project import ProjectConfig, apply_project_config, load_project_config, override_crons
+from engine.registry import Step, StepValidationError, load_steps
 from engine.runtime import Engine, EngineOptions, Role
 from services.clients.session import close_shared_session
 from steps.deps import open_service_db
 
+from .errors import CliError
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-PROJECT_CONFIG = ROOT / "motia.config.json"
+# Shipped inside the `cli` package (in a checkout a link to the file at the repository root).
+PROJECT_CONFIG = Path(str(files("cli") / "motia.config.json"))
+# A CLI command waits this long for an unreachable Redis (the service itself: 30 s).
+CLI_RECONNECT_SECONDS = 3.0
 
 
 def steps_dirs(settings: Settings) -> list[Path]:
@@ -31,22 +37,56 @@ def steps_dirs(settings: Settings) -> list[Path]:
 
 
 def project() -> ProjectConfig:
+    """The project's wiring; the service refuses to start without it (built-in defaults would
+    silently change queue limits and flow checks)."""
+    if not PROJECT_CONFIG.is_file():
+        raise StepValidationError([f"project config {PROJECT_CONFIG} not found (reinstall bitbylaw)"])
     return load_project_config(PROJECT_CONFIG)
 
 
-def make_backend(settings: Settings, kind: str | None = None) -> Backend:
+def service_version() -> str:
+    try:
+        return version("bitbylaw")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def make_backend(settings: Settings, kind: str | None = None, *, for_cli: bool = False) -> Backend:
+    kind = kind or settings.engine_backend
+    if kind == "redis" and for_cli:
+        from engine.backends.redis import RedisBackend
+
+        return RedisBackend(
+            url=settings.redis_url.get_secret_value(),
+            prefix=settings.redis_prefix,
+            reconnect_timeout=CLI_RECONNECT_SECONDS,
+        )
     return create_backend(
-        kind or settings.engine_backend,
-        db_path=settings.engine_db_path,
+        kind,
+        db_path=settings.engine_db_file(),
         redis_url=settings.redis_url.get_secret_value(),
         redis_prefix=settings.redis_prefix,
     )
 
 
 @contextlib.asynccontextmanager
-async def connected_backend(settings: Settings, kind: str | None = None) -> AsyncIterator[Backend]:
-    """A backend for one CLI command, closed afterwards."""
-    backend = make_backend(settings, kind)
+async def connected_backend(
+    settings: Settings, kind: str | None = None, *, must_exist: bool = True
+) -> AsyncIterator[Backend]:
+    """A backend for one CLI command, closed afterwards. With `must_exist`, a missing embedded
+    database is an error, not a new empty file (the command would show an empty deployment)."""
+    kind = kind or settings.engine_backend
+    if kind not in ("embedded", "redis"):
+        raise CliError(f"--backend must be embedded or redis, not {kind!r}", 2)
+    if kind == "embedded" and must_exist and not settings.engine_db_file().is_file():
+        raise CliError(
+            f"no engine database at {settings.engine_db_file()}: is the service running with these "
+            "settings? (DATA_DIR, ENGINE_DB_PATH; beside a sandbox use the settings file its banner names)",
+            3,
+        )
+    backend = make_backend(settings, kind, for_cli=True)
+    # The CLI prints its own one-line error; the backend's reconnect warnings are noise here.
+    logging.getLogger("engine.backends.redis").setLevel(logging.ERROR)
     await backend.connect()
     try:
         yield backend
@@ -54,24 +94,33 @@ async def connected_backend(settings: Settings, kind: str | None = None) -> Asyn
         await backend.close()
 
 
+def cron_overrides(settings: Settings) -> dict[str, str]:
+    """Cron expressions the deployment sets (a step's `cron(..., override=NAME)`)."""
+    return {"BETEILIGTE_CRON": settings.beteiligte_cron}
+
+
 def load(settings: Settings) -> list[Step]:
-    steps = load_steps(steps_dirs(settings))
+    steps = override_crons(load_steps(steps_dirs(settings)), cron_overrides(settings))
     if "steps_dirs" in settings.model_fields_set:  # a foreign step set (tests, demos): defaults only
         return apply_project_config(steps, project().model_copy(update={"flows": {}}), PROJECT_CONFIG)
     return apply_project_config(steps, project(), PROJECT_CONFIG)
 
 
-def sync_health(settings: Settings) -> Any:
-    from services.clients.espocrm import EspoCrmClient
-    from services.clients.retry import RetryPolicy
-    from services.clients.session import shared_session
-    from services.health import SyncHealth
-
-    # One quick try: /health must answer fast even when EspoCRM is down.
-    crm = EspoCrmClient.from_settings(
-        settings, shared_session(), retry=RetryPolicy(max_tries=1), timeout_s=3.0
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        head_timeout=settings.http_head_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+        keepalive_timeout=settings.http_keepalive_timeout_seconds,
+        max_connections=settings.http_max_connections,
+        json_max_depth=settings.http_json_max_depth,
+        json_max_number_length=settings.http_json_max_number_length,
     )
-    return SyncHealth(crm, settings.health_permanently_failed_threshold)
+
+
+def api_info() -> dict[str, str]:
+    """Title, version and description of the OpenAPI document."""
+    about = "EspoCRM webhooks, the authenticated Advoware proxy, health and metrics of bitbylaw."
+    return {"title": "bitbylaw", "version": service_version(), "description": about}
 
 
 def make_engine(
@@ -80,20 +129,13 @@ def make_engine(
     backend_kind: str | None = None,
     port: int | None = None,
     extra: dict[str, Any] | None = None,
+    metrics_port: int | None = None,
 ) -> Engine:
     resources: dict[str, Any] = {"settings": settings, **(extra or {})}
     steps = load(settings)
-    takes_webhooks = any(s.name == "vmh-beteiligte-webhook" for s in steps)
-    if takes_webhooks and not (
-        settings.espocrm_webhook_secret.get_secret_value() or settings.espocrm_webhook_secrets
-    ):
-        logging.getLogger("bitbylaw").warning(
-            "webhooks are accepted unsigned: set ESPOCRM_WEBHOOK_SECRET or ESPOCRM_WEBHOOK_SECRETS "
-            "(bitbylaw espocrm register-webhooks prints them)"
-        )
 
     async def open_db() -> None:
-        """Migrate at start-up (DECISIONS 1): a schema problem stops the start, not a sync."""
+        """Migrate at start-up: a schema problem stops the start, not a sync."""
         resources["db"] = await open_service_db(settings)
 
     async def close_db() -> None:
@@ -107,10 +149,14 @@ def make_engine(
         port=settings.http_port if port is None else port,
         max_body=settings.http_max_body_bytes,
         request_timeout=settings.http_request_timeout_seconds,
+        limits=edge_limits(settings),
+        api_info=api_info(),
         grace=settings.shutdown_grace_seconds,
         visibility_timeout=settings.visibility_timeout_seconds,
         dead_letter_threshold=settings.health_dead_letter_threshold,
-        health_checks=[sync_health(settings)] if any(s.name == "vmh-beteiligte-sync" for s in steps) else [],
+        metrics_port=settings.worker_metrics_port if metrics_port is None else metrics_port,
+        cron_timezone=settings.cron_timezone,
+        version=service_version(),
         resources=resources,
         on_startup=[open_db],
         on_shutdown=[close_shared_session, close_db],

@@ -8,13 +8,14 @@ would otherwise silently split the flow graph).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .registry import Step, StepValidationError
-from .triggers import QueueConfig, QueueTrigger
+from .registry import Step, StepValidationError, is_valid_cron
+from .triggers import CronTrigger, QueueConfig, QueueTrigger
 
 
 class QueueDefaults(BaseModel):
@@ -47,6 +48,25 @@ def load_project_config(path: Path) -> ProjectConfig:
         return ProjectConfig.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, ValidationError) as exc:
         raise StepValidationError([f"{path}: invalid project config: {exc}"]) from exc
+
+
+def override_crons(steps: list[Step], overrides: Mapping[str, str]) -> list[Step]:
+    """Replace the expression of every cron trigger whose `override` name has a value in
+    `overrides` (the deployment's settings); every bad expression is reported at once."""
+    problems = []
+    for step in steps:
+        replaced = []
+        for t in step.triggers:
+            value = overrides.get(t.override) if isinstance(t, CronTrigger) and t.override else None
+            if value and isinstance(t, CronTrigger):
+                if not is_valid_cron(value):
+                    problems.append(f"{t.override}: invalid cron expression {value!r} (step {step.name})")
+                t = replace(t, expression=value)
+            replaced.append(t)
+        step.triggers = replaced
+    if problems:
+        raise StepValidationError(problems)
+    return steps
 
 
 def apply_project_config(steps: list[Step], project: ProjectConfig, source: Path) -> list[Step]:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from .triggers import CronTrigger, HttpTrigger, QueueTrigger, Trigger
 
-ALLOWED_KEYS = {"name", "description", "flows", "triggers", "enqueues"}
+ALLOWED_KEYS = {"name", "description", "flows", "triggers", "enqueues", "health"}
 REQUIRED_KEYS = {"name", "triggers"}
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
@@ -43,6 +43,8 @@ class Step:
     enqueues: list[str] = field(default_factory=list)
     flows: list[str] = field(default_factory=list)
     description: str = ""
+    # `async def health(ctx) -> dict` merged into /health ("degraded": True marks it degraded).
+    health: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
 
     def triggers_of(self, kind: type) -> list[Any]:
         return [t for t in self.triggers if isinstance(t, kind)]
@@ -113,6 +115,9 @@ def _build_step(path: Path, module: Any, problems: list[str]) -> Step | None:
     enqueues = config.get("enqueues", [])
     if not isinstance(enqueues, list) or not all(isinstance(t, str) for t in enqueues):
         problems.append(f"{path}: config['enqueues'] must be a list of topic names")
+    health = config.get("health")
+    if health is not None and not inspect.iscoroutinefunction(health):
+        problems.append(f"{path}: config['health'] must be `async def health(ctx) -> dict`")
     if len(problems) > before:
         return None
     return Step(
@@ -123,6 +128,7 @@ def _build_step(path: Path, module: Any, problems: list[str]) -> Step | None:
         enqueues=list(enqueues),
         flows=list(config.get("flows", [])),
         description=str(config.get("description", "")),
+        health=health,
     )
 
 

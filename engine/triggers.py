@@ -6,15 +6,18 @@ A step file `*_step.py` has a module-level `config` dict and an `async def handl
         "name": "vmh-beteiligte-webhook",
         "description": "EspoCRM webhooks for CBeteiligte",
         "flows": ["vmh"],
-        "triggers": [http("POST", "/vmh/webhook/beteiligte/create", body=Payload)],
+        "triggers": [http("POST", "/vmh/webhook/beteiligte/create", body=Payload, auth=SIGNED)],
         "enqueues": ["vmh.beteiligte.create"],
     }
 
-One step may carry several triggers; `ctx.trigger` tells which one fired.
+One step may carry several triggers; `ctx.trigger` tells which one fired. An http trigger may
+declare its query model, its answers (`responses`, for the OpenAPI document) and how callers
+authenticate (`auth`): the engine checks the caller before it parses anything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,10 +44,40 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class HttpAuth:
+    """How an http trigger authenticates its callers; the domain supplies `check`.
+
+    `check(request, ctx)` returns whether the caller may go on (it may be async). It runs before
+    the body is parsed: with `over_body=False` before the body is even read (`request.raw_body`
+    is empty, the caller presents a key in a header); with `over_body=True` on the raw bytes
+    only (signatures). A refused caller gets 401 `{"error": error, "detail": detail}`.
+    `schemes` are the OpenAPI security scheme objects, by name; any one of them suffices."""
+
+    check: Callable[[ApiRequest, Any], bool | Awaitable[bool]]
+    schemes: Mapping[str, Mapping[str, Any]] = field(hash=False)
+    over_body: bool = False
+    error: str = "unauthorized"
+    detail: str = "authentication required"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One documented answer of an http trigger: `model` None means any JSON."""
+
+    description: str
+    model: type[BaseModel] | None = None
+
+
+@dataclass(frozen=True)
 class HttpTrigger:
     method: str
     path: str
     body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    auth: HttpAuth | None = None
+    # status ("200", "default", ...) → what the handler answers; the engine's own refusals
+    # (400, 401, 408, 413, 415, 422, 500, 504) are added to the OpenAPI document by the engine.
+    responses: Mapping[str, Reply] = field(default_factory=dict, hash=False)
     kind: Literal["http"] = "http"
 
     def describe(self) -> str:
@@ -65,6 +98,9 @@ class QueueTrigger:
 @dataclass(frozen=True)
 class CronTrigger:
     expression: str
+    # Name under which the deployment may set another expression (e.g. "BETEILIGTE_CRON"):
+    # `engine.project.override_crons` applies it at start-up.
+    override: str | None = None
     kind: Literal["cron"] = "cron"
 
     def describe(self) -> str:
@@ -74,8 +110,22 @@ class CronTrigger:
 Trigger = HttpTrigger | QueueTrigger | CronTrigger
 
 
-def http(method: str, path: str, body: type[BaseModel] | None = None) -> HttpTrigger:
-    return HttpTrigger(method=method.upper(), path=path, body=body)
+def http(
+    method: str,
+    path: str,
+    body: type[BaseModel] | None = None,
+    *,
+    query: type[BaseModel] | None = None,
+    auth: HttpAuth | None = None,
+    responses: Mapping[int | str, Reply | type[BaseModel]] | None = None,
+) -> HttpTrigger:
+    """`responses` maps a status (or "default") to a Reply or a model (described by its
+    docstring)."""
+    replies = {
+        str(status): r if isinstance(r, Reply) else Reply((r.__doc__ or "").strip() or "OK", r)
+        for status, r in (responses or {}).items()
+    }
+    return HttpTrigger(method.upper(), path, body, query, auth, replies)
 
 
 def queue(
@@ -84,15 +134,16 @@ def queue(
     return QueueTrigger(topic=topic, input=input, config=config or QueueConfig())
 
 
-def cron(expression: str) -> CronTrigger:
-    return CronTrigger(expression=expression)
+def cron(expression: str, override: str | None = None) -> CronTrigger:
+    return CronTrigger(expression=expression, override=override)
 
 
 @dataclass
 class ApiRequest:
     """What an HTTP step's handler receives. `body` is the validated model when the trigger has
     `body=Model`, otherwise the parsed JSON (or None). `raw_body` keeps the exact bytes (webhook
-    signatures are computed over them)."""
+    signatures are computed over them). `params` is the validated query model when the trigger
+    has `query=Model`."""
 
     method: str
     path: str
@@ -103,6 +154,7 @@ class ApiRequest:
     body: Any
     raw_body: bytes
     remote: str | None = None
+    params: Any = None
 
 
 @dataclass

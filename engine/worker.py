@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from .backends.base import Backend, Job, queue_name
 from .context import ContextFactory
-from .logs import StepLogger
+from .logs import StepLogger, bound
 from .metrics import HANDLER_SECONDS, JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED
 from .registry import Step
 from .retry import backoff_delay, should_dead_letter
@@ -45,7 +45,7 @@ def error_text(exc: BaseException) -> str:
     A handler's exception text may quote a value — `not a date: '05.01.1980'`, a pydantic
     `input_value`, a database `DETAIL: Key (...)=(...)` — so it is kept only when the exception
     declares it safe (`log_safe = True`: client errors that name a route template, the engine's
-    own errors). Otherwise: the type and where it was raised (DECISIONS 17).
+    own errors). Otherwise: the type and where it was raised (no personal data in dead letters).
     """
     if isinstance(exc, TimeoutError):
         return "timeout: the handler did not finish in time"
@@ -56,6 +56,20 @@ def error_text(exc: BaseException) -> str:
         tb = tb.tb_next
     where = f" at {'/'.join(Path(tb.tb_frame.f_code.co_filename).parts[-2:])}:{tb.tb_lineno}" if tb else ""
     return f"{type(exc).__name__}{where} (message withheld: may hold personal data)"
+
+
+def unexpected(exc: BaseException | None) -> BaseException | None:
+    """The exception when its stack belongs in the log: not for errors the code expects and
+    describes itself (`log_safe`: a client's HTTP error, a timeout)."""
+    if exc is None or isinstance(exc, TimeoutError) or getattr(exc, "log_safe", False):
+        return None
+    return exc
+
+
+def record_id(data: Any) -> str | int | None:
+    """The id of the record a job is about (`{"id": ...}`), for log lines; ids only."""
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 class AckBatcher:
@@ -111,7 +125,9 @@ class Worker:
                 step,
                 t,
                 queue_name(t.topic, step.name),
-                t.config.visibility_timeout or max(default_visibility_timeout, t.config.timeout + 5),
+                # The lease is the visibility timeout, renewed by the heartbeat while the handler
+                # runs: a dead worker's jobs return within about one visibility timeout.
+                t.config.visibility_timeout or default_visibility_timeout,
             )
             for step in steps
             for t in step.triggers_of(QueueTrigger)
@@ -205,6 +221,11 @@ class Worker:
                     await self.backend.extend_lease(jobs, vt)
 
     async def _run_job(self, job: Job, sub: Subscription) -> None:
+        # Every log line of the job (engine, services, clients) carries these ids.
+        with bound(trace_id=job.trace_id, step=sub.step.name, job_id=job.id, entity_id=record_id(job.data)):
+            await self._run_bound(job, sub)
+
+    async def _run_bound(self, job: Job, sub: Subscription) -> None:
         step, trigger = sub.step, sub.trigger
         cfg = trigger.config
         ctx = self.contexts.make(step, trigger, job.trace_id, job.attempt, job_id=job.id)
@@ -239,14 +260,16 @@ class Worker:
         reason = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
         error = error_text(exc)
         if should_dead_letter(job.attempt, cfg.max_retries):
-            await self._dead(job, error, logger)
+            await self._dead(job, error, logger, exc)
             return
         delay = backoff_delay(job.attempt, cfg.backoff_base, cfg.backoff_max)
-        logger.warning("job failed, will retry", error_type=reason, retry_in=round(delay, 3))
+        logger.warning(
+            "job failed, will retry", exc_info=unexpected(exc), error_type=reason, retry_in=round(delay, 3)
+        )
         JOBS_RETRIED.labels(job.topic, sub.step.name).inc()
         await self.backend.retry(job, delay, error)
 
-    async def _dead(self, job: Job, error: str, logger: StepLogger) -> None:
-        logger.error("job dead-lettered", error=error.split(":")[0])
+    async def _dead(self, job: Job, error: str, logger: StepLogger, exc: Exception | None = None) -> None:
+        logger.error("job dead-lettered", exc_info=unexpected(exc), error=error.split(":")[0])
         JOBS_FAILED.labels(job.topic, job.step).inc()
         await self.backend.dead_letter(job, error)

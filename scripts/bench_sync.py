@@ -40,7 +40,7 @@ from simulators.runner import Simulators, start_simulators  # noqa: E402
 
 def service_settings(sims: Simulators, tmp: Path) -> Settings:
     base = Settings(_env_file=None)  # type: ignore[call-arg]
-    settings = sandbox_settings(base, sims, tmp)
+    settings, _ = sandbox_settings(base, sims, tmp)
     # The simulators answer in well under a millisecond: no outbound throttling in the bench.
     unthrottled = {"advoware_max_requests_per_second": 1e5, "espocrm_max_requests_per_second": 1e5}
     return settings.model_copy(update=unthrottled)
@@ -119,7 +119,7 @@ async def main() -> None:
                     on_shutdown=[close_shared_session],
                 )
                 engine = Engine(
-                    EmbeddedBackend(settings.engine_db_path),
+                    EmbeddedBackend(settings.engine_db_file()),
                     sync_steps_with_concurrency(args.concurrency),
                     options,
                 )

@@ -2,8 +2,9 @@
 
 Answers Advoware's status with its body wrapped as `{"result": body}` (the old proxy's shape its
 callers depend on), or unwrapped with `raw=1`. `endpoint=` is accepted as an alias of `path=`.
-Other query parameters are forwarded unchanged. 401 without a valid key, 400 for a hostile
-path, 413 for a body over the limit, 504 when Advoware does not answer in time, 502 when it
+Other query parameters are forwarded unchanged. The caller's key is checked before this runs
+(the step's auth, `is_authorized`); here: 400 for a hostile path or one outside the allowed
+prefixes, 413 for a body over the limit, 504 when Advoware does not answer in time, 502 when it
 cannot be reached or refuses the service's own credentials (no token). Nothing is forwarded
 unless every check passed.
 """
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 from services.clients.errors import ApiError, TransportError
 from services.clients.transport import RawResponse
-from services.proxy import ProxyPathError, is_authorized, validate_proxy_path
+from services.proxy import ProxyPathError, check_allowed, normalise_prefixes, validate_proxy_path
 
 CONTROL_PARAMS = {"path", "endpoint", "raw"}
 
@@ -39,8 +40,7 @@ class ProxySettings(Protocol):
     proxy_max_body_bytes: int
     proxy_timeout_seconds: float
     proxy_max_path_length: int
-
-    def proxy_keys(self) -> list[str]: ...
+    proxy_allowed_prefixes: str  # comma-separated
 
 
 @dataclass(frozen=True)
@@ -65,18 +65,16 @@ async def forward_request(
     client: RawRequester,
     settings: ProxySettings,
     method: str,
-    headers: Mapping[str, str],
     query: Mapping[str, list[str]],
     raw_body: bytes,
     body: Any,
 ) -> ProxyResult:
-    if not is_authorized(headers, settings.proxy_keys()):
-        return _refuse(401, "unauthorized", "send a valid key in X-API-Key, apikey or Authorization: Bearer")
     try:
         raw_path = _pick_path(query)
         if raw_path is None:
             return _refuse(400, "Endpoint required as query param", "give path=<Advoware API path>")
         path = validate_proxy_path(raw_path, settings.proxy_max_path_length)
+        check_allowed(path, normalise_prefixes(settings.proxy_allowed_prefixes))
     except ProxyPathError as exc:
         return _refuse(400, "invalid_path", str(exc))
     if len(raw_body) > settings.proxy_max_body_bytes:

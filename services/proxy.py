@@ -2,9 +2,10 @@
 
 Callers authenticate with a key from `PROXY_API_KEYS` in `X-API-Key`, `apikey` (the header the
 old gateway checked) or `Authorization: Bearer`. Only relative paths below the Advoware API root
-are forwarded: no scheme, host, `//`, dot segments (also `..;param`), backslashes, control
-characters, compatibility characters (NFKC), encoded or double-encoded tricks, over-long paths
-(SYNC_RULES §6).
+are forwarded: no leading `/`, scheme, host, `//`, dot segments (also `..;param`), backslashes,
+control characters, compatibility characters (NFKC), encoded or double-encoded tricks, over-long
+paths; and only paths under an allowed prefix (`PROXY_ALLOWED_PREFIXES`), so neither Advoware's
+token endpoint nor anything else outside the API is reached.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import unquote
 
 # Characters allowed in a decoded path: letters (incl. umlauts), digits and a few safe marks.
@@ -46,8 +47,26 @@ def is_authorized(headers: Mapping[str, str], keys: Iterable[str]) -> bool:
     return ok
 
 
+def normalise_prefixes(raw: str) -> list[str]:
+    """`PROXY_ALLOWED_PREFIXES` (comma-separated) → path prefixes without leading or trailing `/`."""
+    return [p.strip().strip("/") for p in raw.split(",") if p.strip().strip("/")]
+
+
+def check_allowed(path: str, prefixes: Sequence[str]) -> None:
+    """Raise ProxyPathError unless the validated `path` is one of `prefixes` or below one, segment
+    by segment (`api/v1/advonet` does not admit `api/v1/advonetX`), compared without case as
+    Advoware's IIS host compares paths."""
+    folded = path.casefold()
+    for prefix in prefixes:
+        p = prefix.casefold()
+        if folded == p or folded.startswith(p + "/"):
+            return
+    allowed = ", ".join(f"{p}/" for p in prefixes) or "(none configured)"
+    raise ProxyPathError(f"path is not under an allowed prefix: {allowed}")
+
+
 def validate_proxy_path(raw: str | None, max_length: int = 512) -> str:
-    """Return the decoded, normalised relative path (no leading slash) or raise ProxyPathError."""
+    """Return the decoded relative path or raise ProxyPathError (a leading `/` is refused)."""
     if raw is None or not raw.strip():
         raise ProxyPathError("path required as query param (path= or endpoint=)")
     if len(raw) > max_length:
@@ -68,14 +87,14 @@ def validate_proxy_path(raw: str | None, max_length: int = 512) -> str:
         raise ProxyPathError("path contains compatibility characters (not NFKC-normalised)")
     if "\\" in decoded or ":" in decoded or "?" in decoded or "#" in decoded:
         raise ProxyPathError("path must be a relative API path (no scheme, host, query or fragment)")
-    path = decoded[1:] if decoded.startswith("/") else decoded
-    if path.startswith("/") or "//" in path:
+    if decoded.startswith("/"):
+        raise ProxyPathError("path must be relative: no leading '/'")
+    if "//" in decoded:
         raise ProxyPathError("path must not contain '//'")
-    segments = path.split("/")
-    for segment in segments:
+    for segment in decoded.split("/"):
         # `..;x` is `..` to servers that cut path parameters off before resolving dot segments.
         if not segment.split(";", 1)[0].strip("."):
             raise ProxyPathError("path must not contain empty, '.' or '..' segments")
         if not _SAFE_SEGMENT.match(segment):
             raise ProxyPathError("path contains characters not allowed in an API path")
-    return path
+    return decoded

@@ -79,9 +79,19 @@ async def start_simulators(
     google_cfg = GoogleSimConfig(
         snapshot_path=_snapshot(snapshot_dir, "google"), users={SANDBOX_CALENDAR_OWNER}
     )
-    advoware = await start_app(build_advoware_app(adv_cfg), host, ports[0])
-    espocrm = await start_app(build_espocrm_app(espo_cfg), host, ports[1])
-    google = await start_app(build_google_app(google_cfg), host, ports[2])
+    started: list[RunningApp] = []
+    try:  # a busy port stops the start; the simulators already listening stop again
+        for app, port in (
+            (build_advoware_app(adv_cfg), ports[0]),
+            (build_espocrm_app(espo_cfg), ports[1]),
+            (build_google_app(google_cfg), ports[2]),
+        ):
+            started.append(await start_app(app, host, port))
+    except BaseException:
+        for running in started:
+            await running.stop()
+        raise
+    advoware, espocrm, google = started
     if google_key_file is not None:
         # The key names the token URI, known once the port is: so the key comes after start-up.
         key = ensure_key_file(google_key_file, google.url + "/token")

@@ -1,5 +1,6 @@
-"""Adapters from the engine's `ctx` to what services need (DECISIONS 3): the per-process
-clients, a token cache over `ctx.state`. Not a step file (no `_step.py` suffix)."""
+"""Adapters from the engine's `ctx` to what services need: the per-process clients, a token
+cache over `ctx.state`, the party sync service from its composition root. Not a step file (no
+`_step.py` suffix)."""
 
 from __future__ import annotations
 
@@ -52,24 +53,37 @@ def espocrm(ctx: Any) -> Any:
     return client
 
 
-async def open_service_db(settings: Settings) -> Any:
-    """The service database, opened and migrated (DECISIONS 1: migrations run at start-up)."""
+class ServiceDatabaseUnavailable(RuntimeError):
+    """The service database cannot be opened or migrated; the message names no password."""
+
+    log_safe = True
+
+
+async def open_service_db(settings: Settings, migrate: bool = True) -> Any:
+    """The service database, opened and (by default) migrated: migrations run at start-up."""
     from services.db import open_database
 
-    url = settings.database_url.get_secret_value()
-    db = await open_database(url, show_values=settings.audit_show_values).connect()
-    await db.migrate()
+    url = settings.service_database_url()
+    try:
+        db = await open_database(url, show_values=settings.audit_show_values).connect()
+    except (OSError, ValueError) as exc:
+        raise ServiceDatabaseUnavailable(
+            f"service database unreachable: {_reason(exc)} (check DATABASE_URL)"
+        ) from exc
+    except Exception as exc:  # asyncpg's errors (wrong password, no such database) share no base
+        raise ServiceDatabaseUnavailable(
+            f"service database refused the connection: {type(exc).__name__} (check DATABASE_URL)"
+        ) from exc
+    if migrate:
+        await db.migrate()
     return db
 
 
-def beteiligte_sync_settings(settings: Settings) -> Any:
-    from services.beteiligte.ports import SyncSettings
-
-    return SyncSettings(
-        admin_user_id=settings.espocrm_admin_user_id,
-        audit_show_values=settings.audit_show_values,
-        lock_ttl_s=settings.beteiligte_lock_ttl_seconds,
-    )
+def _reason(exc: Exception) -> str:
+    """An OSError's reason without the URL (which may hold a password)."""
+    if isinstance(exc, OSError):
+        return (exc.strerror or type(exc).__name__).lower()
+    return type(exc).__name__
 
 
 async def database(ctx: Any) -> Any:
@@ -81,22 +95,43 @@ async def database(ctx: Any) -> Any:
 
 
 async def beteiligte_service(ctx: Any) -> Any:
-    """The party sync of this process; `ctx.locks` serves as its Lock port as it is."""
+    """The party sync of this process, from the one composition root; `ctx.locks` serves as its
+    Lock port as it is."""
     service = ctx.resources.get("beteiligte_service")
     if service is None:
-        from services.beteiligte.service import BeteiligteSyncService
+        from services.beteiligte.compose import build_service
 
-        s = settings_of(ctx)
-        service = BeteiligteSyncService(
-            espocrm(ctx), advoware(ctx), await database(ctx), ctx.locks, beteiligte_sync_settings(s)
+        service = build_service(
+            settings_of(ctx),
+            session=shared_session(),
+            token_cache=StateTokenCache(ctx.state),
+            db=await database(ctx),
+            lock=ctx.locks,
         )
         ctx.resources["beteiligte_service"] = service
     return service
 
 
-def webhook_secrets(ctx: Any) -> Any:
-    from services.webhooks import WebhookSecrets
+async def beteiligte_health(ctx: Any) -> dict[str, Any]:
+    """`/health`'s part of the party sync (permanently failed parties, locks held too long)."""
+    check = ctx.resources.get("beteiligte_health")
+    if check is None:
+        from services.beteiligte.compose import build_health
 
-    s = settings_of(ctx)
-    by_id = {k: v.get_secret_value() for k, v in s.espocrm_webhook_secrets.items()}
-    return WebhookSecrets(s.espocrm_webhook_secret.get_secret_value(), by_id or None)
+        check = build_health(settings_of(ctx), shared_session(), ctx.locks.list)
+        ctx.resources["beteiligte_health"] = check
+    result: dict[str, Any] = await check()
+    return result
+
+
+def webhook_secrets(ctx: Any) -> Any:
+    """The webhook secrets of this process, built once (every webhook request checks them)."""
+    secrets = ctx.resources.get("webhook_secrets")
+    if secrets is None:
+        from services.webhooks import WebhookSecrets
+
+        s = settings_of(ctx)
+        by_id = {k: v.get_secret_value() for k, v in s.espocrm_webhook_secrets.items()}
+        secrets = WebhookSecrets(s.espocrm_webhook_secret.get_secret_value(), by_id or None)
+        ctx.resources["webhook_secrets"] = secrets
+    return secrets

@@ -1,12 +1,16 @@
 """`bitbylaw sandbox` as a real subprocess: it comes up, the proxy answers through the Advoware
-simulator, and Ctrl-C stops it cleanly."""
+simulator, the simulator's signed webhooks are verified end to end, and Ctrl-C stops it
+cleanly."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import signal
+import subprocess
+import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -33,6 +37,17 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
     assert health["status"] == "ok" and health["backend"]["name"] == "embedded"
     proc.wait_log("Stop with Ctrl-C")
     assert "curl" in proc.output() and "sandbox-proxy-key" in proc.output()
+    # The simulator signs its webhooks and the service verifies them: no warning, unsigned → 401.
+    assert "accepted unsigned" not in proc.output()
+    unsigned = urllib.request.Request(
+        f"http://127.0.0.1:{port}/vmh/webhook/beteiligte/create",
+        data=b'[{"id": "x1"}]',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(unsigned, timeout=10)
+    assert refused.value.code == 401
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/advoware/proxy?path=api/v1/advonet/Mitarbeiter",
         headers={"X-API-Key": "sandbox-proxy-key"},
@@ -80,6 +95,7 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
     key_file = tmp_path / "sandbox" / "google-service-account.json"
     assert key_file.stat().st_mode & 0o777 == 0o600
     asyncio.run(_google_with_sandbox_key(key_file, google, [e["email"] for e in employees]))
+    cli_beside_the_sandbox(proc, tmp_path, party_id)
     proc.signal(signal.SIGINT)
     assert proc.wait(30) == 0
     assert "engine stopped" in proc.output()
@@ -113,6 +129,43 @@ async def _google_with_sandbox_key(key_file, port: int, emails: list[str]) -> No
             await client.delegate("fremd@example.org").list_calendars()
     finally:
         await holder.close()
+
+
+def cli_beside_the_sandbox(proc: ServiceProcess, tmp_path, party_id: str) -> None:
+    """From another folder, with only the settings file the banner names, the CLI sees the
+    sandbox's queues and database and reaches its simulators with their credentials."""
+    (line,) = [x for x in proc.output().splitlines() if x.strip().startswith("export BITBYLAW_ENV_FILE=")]
+    settings_file = line.split("=", 1)[1]
+    assert settings_file == str(tmp_path / "sandbox" / "sandbox.env")
+    env = base_env(BITBYLAW_ENV_FILE=settings_file)
+    for name in ("DATABASE_URL", "ENGINE_DB_PATH"):  # only the file says where the data is
+        env.pop(name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    queues = cli("queues", "--json")
+    assert queues.returncode == 0, queues.stderr
+    assert "vmh.beteiligte.create::vmh-beteiligte-sync" in {q["queue"] for q in json.loads(queues.stdout)}
+    preview = cli("sync", "beteiligte", party_id, "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    assert preview.stdout.startswith(f"{party_id}: dry_run")
+    hooks = json.loads(cli("espocrm", "webhooks", "list", "--json").stdout)
+    assert len(hooks) == 3 and all(h["secret_in_settings"] and h["skip_own"] for h in hooks)
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    # The sandbox's own service-account key makes the Google check pass too.
+    assert [line.split()[0] for line in check.stdout.splitlines()] == ["ok"] * 8, check.stdout
+    assert not (elsewhere / "data").exists()
 
 
 def test_simulate_starts_the_three_simulators_alone(tmp_path, service_processes):

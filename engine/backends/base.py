@@ -80,6 +80,20 @@ class DeadLetter:
 
 
 @dataclass(frozen=True)
+class DelayedJob:
+    """A job waiting for its time: scheduled with a delay, or a retry waiting for its backoff
+    (then `last_error` says why it failed; the text is as safe as a dead letter's)."""
+
+    id: str
+    queue: str
+    data: Any
+    trace_id: str
+    attempts: int  # runs so far (0 for a job that never ran)
+    run_at: float
+    last_error: str | None
+
+
+@dataclass(frozen=True)
 class QueueStats:
     queue: str
     depth: int  # ready to run now
@@ -168,6 +182,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def queue_stats(self, queues: Sequence[str]) -> list[QueueStats]: ...
+
+    @abc.abstractmethod
+    async def list_delayed(self, queues: Sequence[str], limit: int = 100) -> list[DelayedJob]:
+        """Jobs of `queues` not yet due (delayed or waiting for a retry), soonest first."""
 
     # -- cron --------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -36,6 +36,7 @@ from .base import (
     BackendUnavailable,
     Clock,
     DeadLetter,
+    DelayedJob,
     EnqueueRequest,
     Job,
     LockInfo,
@@ -344,7 +345,7 @@ class EmbeddedBackend(Backend):
                     " MIN(CASE WHEN run_at <= ?1 THEN enqueued_at END),"
                     " COALESCE(SUM(run_at > ?1 AND lease_owner IS NOT NULL), 0),"
                     " COALESCE(SUM(run_at > ?1 AND lease_owner IS NULL), 0) FROM jobs GROUP BY queue",
-                    (now,),
+                    {"1": now},  # a named parameter: sqlite3 warns about ?1 bound from a tuple
                 )
             }
             dead = dict(conn.execute("SELECT queue, COUNT(*) FROM dead GROUP BY queue").fetchall())
@@ -356,6 +357,20 @@ class EmbeddedBackend(Backend):
             return out
 
         return await self._run(work)
+
+    async def list_delayed(self, queues: Sequence[str], limit: int = 100) -> list[DelayedJob]:
+        if not queues:
+            return []
+        now = self.clock()
+        marks = ",".join("?" * len(queues))
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT id, queue, data, trace_id, attempt, run_at, last_error FROM jobs"
+                f" WHERE queue IN ({marks}) AND run_at > ? AND lease_owner IS NULL ORDER BY run_at LIMIT ?",
+                (*queues, now, limit),
+            ).fetchall()
+        )
+        return [DelayedJob(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     # -- cron --------------------------------------------------------------------------------
     async def claim_cron_tick(self, cron_name: str, tick: float, ttl: float) -> bool:

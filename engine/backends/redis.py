@@ -51,6 +51,7 @@ from engine.backends.base import (
     BackendUnavailable,
     Clock,
     DeadLetter,
+    DelayedJob,
     EnqueueRequest,
     Job,
     LockInfo,
@@ -132,14 +133,16 @@ def _envelope(
     ready_at: float,
     dedup_key: str | None,
     data: Any,
+    last_error: str | None = None,
 ) -> str:
     """The one stream field of a job. Also the member in the delayed zset, so moving a due job
-    into its stream needs no decoding in Lua."""
-    return _dumps([job_id, trace_id, base, enqueued_at, ready_at, dedup_key, data])
+    into its stream needs no decoding in Lua. A retried job carries its last error (8th item)."""
+    fields = [job_id, trace_id, base, enqueued_at, ready_at, dedup_key, data]
+    return _dumps(fields if last_error is None else [*fields, last_error])
 
 
 def _job(queue: str, entry_id: bytes | str, envelope: bytes, deliveries: int, consumer: str) -> Job:
-    job_id, trace_id, base, enqueued_at, _ready_at, dedup_key, data = json.loads(envelope)
+    job_id, trace_id, base, enqueued_at, _ready_at, dedup_key, data, *_ = json.loads(envelope)
     return Job(
         id=job_id,
         queue=queue,
@@ -520,7 +523,14 @@ class RedisBackend(Backend):
         ready_at = now + max(delay, 0.0)
         # base = attempt: the next delivery (delivery count 1 in the new entry) is attempt + 1.
         envelope = _envelope(
-            job.id, job.trace_id, job.attempt, job.enqueued_at, ready_at, job.dedup_key, job.data
+            job.id,
+            job.trace_id,
+            job.attempt,
+            job.enqueued_at,
+            ready_at,
+            job.dedup_key,
+            job.data,
+            error[:2000],
         )
         stream = self._stream(job.queue)
 
@@ -649,6 +659,22 @@ class RedisBackend(Backend):
             QueueStats(queue, depth, in_flight, delayed, dead, oldest.get(queue))
             for queue, depth, in_flight, delayed, dead, _ in rows
         ]
+
+    async def list_delayed(self, queues: Sequence[str], limit: int = 100) -> list[DelayedJob]:
+        async def ranges() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for queue in queues:
+                pipe.zrange(self._delayed(queue), 0, limit - 1, withscores=True)
+            return list(await pipe.execute())
+
+        out: list[DelayedJob] = []
+        for queue, members in zip(queues, await self._run(ranges), strict=True):
+            for envelope, score in members:
+                job_id, trace_id, base, _enqueued, _ready, _dedup, data, *rest = json.loads(envelope)
+                out.append(
+                    DelayedJob(job_id, queue, data, trace_id, base, float(score), rest[0] if rest else None)
+                )
+        return sorted(out, key=lambda j: j.run_at)[:limit]
 
     @staticmethod
     def _our_group(groups: Any) -> dict[str, Any] | None:

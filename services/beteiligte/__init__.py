@@ -1,15 +1,14 @@
-"""Beteiligte (party) sync between EspoCRM `CBeteiligte` and Advoware `Beteiligte`: the pure core.
+"""Beteiligte (party) sync between EspoCRM `CBeteiligte` and Advoware `Beteiligte`, on the sync core.
 
-- `mapping`: both systems ↔ one canonical `Party` (normalised sync-relevant fields), payloads.
+Pure (no I/O; an import-linter contract keeps them free of clients and the database):
+- `mapping`: both systems ↔ one canonical `Party`, payload builders.
 - `diff`: who changed what since the snapshot, the merged target, conflicts.
-- `plan`: `plan_sync(...) -> Plan`, the decision of one sync (no I/O).
-- `bookkeeping`: failure/retry bookkeeping, cron selection, round-trip validation.
+- `identity`: is an Advoware party the one an EspoCRM record describes (adoption, recovery)?
+- `rules`: the decisions (`decide_linked`, `decide_link`, `decide_create`, `decide_not_found`),
+  each yielding the core's actions; `settle` (how a write's answer settles the plan),
+  `roundtrip`, `snapshot` (the new snapshot from what was applied).
 
-Nothing here does I/O or imports `engine`, `steps`, `cli` or `simulators`.
+With I/O: `executor` (the clients behind the actions), `execute` (run a decision, settle its
+bookkeeping), the `flows` (create, update, delete, unlink), `blocks`, `summary`, and `service`,
+which routes one event. `compose` builds the service from settings (steps and CLI alike).
 """
-
-from services.beteiligte.diff import Conflict
-from services.beteiligte.mapping import FIELDS, Party
-from services.beteiligte.plan import NOT_FOUND, Notification, Plan, plan_sync
-
-__all__ = ["FIELDS", "NOT_FOUND", "Conflict", "Notification", "Party", "Plan", "plan_sync"]

@@ -1,40 +1,51 @@
-"""What one run of the party sync carries around: the collaborators (`SyncDeps`) and the facts
-of this run (`Run`: ids, trigger, direction, the clock's `now`, and what the audit should say).
-
-Kept apart from `service.py` so the flow modules (`create`, `apply`, `failures`, `delete`) take
-two small arguments instead of the whole service.
-"""
+"""What one run of the party sync carries: the collaborators (`PartyDeps`, the same for every
+flow) and the facts of this run (`Run`: ids, trigger, direction, now, the lock guard, and what
+the audit should say). Flows take these two arguments and nothing else."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from services.beteiligte.plan import Trigger
+from services.beteiligte.mapping import espo_to_party
 from services.beteiligte.ports import Action, Clock, Direction, SyncSettings
-from services.clients.advoware import AdvowareClient
-from services.clients.espocrm import EspoCrmClient
-from services.db import Database
+from services.beteiligte.rules import ENTITY, Facts, Trigger
+from services.sync.fingerprint import fingerprint
+from services.sync.records import Records
 
-ENTITY = "CBeteiligte"
 # Logs carry ids, field names, statuses and counts only (DECISIONS 17).
 log = logging.getLogger("bitbylaw.beteiligte")
 
 
 @dataclass(frozen=True)
-class SyncDeps:
-    espo: EspoCrmClient
-    advo: AdvowareClient
-    db: Database
+class PartyDeps:
+    espo: Any  # EspoCrmClient
+    advo: Any  # AdvowareClient
+    db: Any  # services.db.Database
+    lock: Any  # services.sync.locking.Lock
     settings: SyncSettings
     clock: Clock
+
+    @cached_property
+    def records(self) -> Records:
+        return Records(
+            ENTITY,
+            self.espo,
+            self.db,
+            self.settings.retry,
+            self.settings.admin_user_id,
+            self.clock,
+            recheck_after=timedelta(hours=self.settings.deleted_recheck_hours),
+        )
 
 
 @dataclass
 class Run:
-    """One handle() call. `audit_action`/`decision`/`error` are filled in by the flow that ran."""
+    """One `handle()` call; `audit_action`/`decision`/`error` are filled in by the flow that ran."""
 
     entity_id: str
     action: Action
@@ -42,14 +53,16 @@ class Run:
     trace_id: str
     direction: Direction = "both"
     dry_run: bool = False
+    bulk: bool = False  # a cron pass or `--all`: initial-sync notices are summed up (DECISIONS 29)
     now: datetime = field(default_factory=lambda: datetime.min)
+    guard: Callable[[], Awaitable[None]] | None = None
     audit_action: str = ""
     decision: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
     @property
-    def plan_trigger(self) -> Trigger:
-        """plan_sync's trigger: webhook events never write the 24-h stamp alone."""
+    def kind_of_trigger(self) -> Trigger:
+        """Webhook events never write the 24-h stamp alone; operator runs are `manual`."""
         if self.trigger in ("cli", "manual") or self.trigger.startswith("cli"):
             return "manual"
         if self.action in ("create", "update"):
@@ -58,4 +71,25 @@ class Run:
 
     @property
     def manual(self) -> bool:
-        return self.plan_trigger == "manual"
+        return self.kind_of_trigger == "manual"
+
+    def facts(self, settings: SyncSettings) -> Facts:
+        return Facts(
+            now=self.now,
+            retry=settings.retry,
+            conflict_policy=settings.policy,
+            direction=self.direction,
+            trigger=self.kind_of_trigger,
+            admin_user_id=settings.admin_user_id,
+        )
+
+
+def content_fingerprint(record: Mapping[str, Any]) -> str:
+    """What a blocked party's content is compared by (SYNC_RULES §1 "Blocked"): the mapped
+    fields, `firmenname`, `betnr` and the e-mail and phone sets."""
+    keys = ("emailAddress", "phoneNumber", "type", "primary")
+    sets = [
+        sorted([str(i.get(k) or "") for k in keys] for i in items)
+        for items in (record.get("emailAddressData") or [], record.get("phoneNumberData") or [])
+    ]
+    return fingerprint(espo_to_party(record).to_json(), record.get("firmenname"), record.get("betnr"), sets)

@@ -20,8 +20,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal
+
+from services.sync.espotime import as_utc, format_espo_datetime, parse_espo_datetime
 
 Kind = Literal["person", "company"]
 Value = str | date | None
@@ -61,8 +63,6 @@ _ESPO_VERBATIM: Mapping[str, str] = {
     "handelsregisterNummer": "handelsregisterNummer",
     "registergericht": "registergericht",
 }
-
-ESPO_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 @dataclass(frozen=True)
@@ -239,25 +239,4 @@ def canonical_name_of_advoware(attr: str) -> str | None:
     return _CANONICAL_BY_ADVOWARE.get(attr)
 
 
-# --- EspoCRM datetimes (UTC, `YYYY-MM-DD HH:MM:SS`, E10) -----------------------------------
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Aware UTC datetime; a naive one is taken to be UTC already (the service works in UTC)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def format_espo_datetime(moment: datetime) -> str:
-    return as_utc(moment).strftime(ESPO_DATETIME_FORMAT)
-
-
-def parse_espo_datetime(value: Any) -> datetime | None:
-    """EspoCRM datetime text → aware UTC datetime; empty → None."""
-    if isinstance(value, datetime):
-        return as_utc(value)
-    text = clean_text(value)
-    if text is None:
-        return None
-    return as_utc(datetime.fromisoformat(text))
+__all__ = ["as_utc", "format_espo_datetime", "parse_espo_datetime"]  # EspoCRM times, re-exported

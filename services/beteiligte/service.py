@@ -1,47 +1,50 @@
 """`BeteiligteSyncService`: one sync of one party, end to end (SYNC_RULES §1, §7).
 
-`handle()` in order: per-entity lock `beteiligte:{id}` (held → status `locked` with `retry_in`:
-the caller re-queues, the event is never dropped) → `delete` routed first without loading the
-record → load the EspoCRM record (404 → `not_found`) → backoff of a `failed` record whose
-`syncNextRetry` lies ahead → round-trip block → no betnr: create (`create.py`), else update/check
-(`apply.py`) → audit entry → lock released in `finally`.
+`handle()` in order (SYNC_RULES §1 "Per event"): the party lock, renewed while the run lasts
+(held → `locked` with `retry_in`: the caller re-queues, the event is never dropped) → load the
+EspoCRM record (404 → the EspoCRM delete, whatever the topic; a `delete` event for a record that
+still exists is checked instead) → a blocked record whose content is unchanged ends here →
+backoff of a `failed` record whose `syncNextRetry` lies ahead → validation (a person without
+lastName is `invalid`) → no betnr: create, else update/check → one audit entry → lock released.
 
-A client error during the sync is booked on the record (`failures.py`); only when even that
-write fails does `handle()` raise (the engine retries the job). `dry_run` reads and plans, and
+A failed write is booked on the record (the core's runner and records); only when even that
+write fails does `handle()` raise (the engine retries the job). `dry_run` reads and decides and
 writes nothing anywhere (no lock, no audit). See docs/beteiligte-sync.md.
 """
 
 from __future__ import annotations
 
-from services.beteiligte import bookkeeping, cron, summary
-from services.beteiligte.apply import check_linked
-from services.beteiligte.audit import call_counts
-from services.beteiligte.audit import record as record_audit
-from services.beteiligte.context import ENTITY, Run, SyncDeps, log
-from services.beteiligte.create import create_party
-from services.beteiligte.delete import handle_delete
-from services.beteiligte.failures import safe_message
-from services.beteiligte.ports import Action, Clock, Direction, Lock, Status, SyncOutcome, SyncSettings
-from services.clients.advoware import AdvowareClient
+from collections.abc import Mapping
+from typing import Any
+
+from services.beteiligte import summary
+from services.beteiligte.blocks import INVALID_NO_LASTNAME, hold, missing_last_name
+from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
+from services.beteiligte.flows.create import create
+from services.beteiligte.flows.delete import deleted_in_espocrm
+from services.beteiligte.flows.unlink import unlink
+from services.beteiligte.flows.update import check
+from services.beteiligte.ports import Action, Clock, Direction, SyncOutcome, SyncSettings
+from services.beteiligte.rules import ENTITY, snapshot_of_post
 from services.clients.calls import count_calls
 from services.clients.errors import NotFound
-from services.clients.espocrm import EspoCrmClient
-from services.db import AuditRecord, Database, utc_now
+from services.db import AuditEntry, AuditRecord, utc_now
+from services.sync import audit
+from services.sync.locking import LockHeld, LockLost, locked, wait_delay
 
 
 class BeteiligteSyncService:
     def __init__(
         self,
-        espo: EspoCrmClient,
-        advo: AdvowareClient,
-        db: Database,
-        lock: Lock,
+        espo: Any,
+        advo: Any,
+        db: Any,
+        lock: Any,
         settings: SyncSettings = SyncSettings(),
         clock: Clock = utc_now,
     ) -> None:
-        self.espo, self.advo, self.db, self.lock = espo, advo, db, lock
-        self.settings, self.clock = settings, clock
-        self.deps = SyncDeps(espo, advo, db, settings, clock)
+        self.deps = PartyDeps(espo, advo, db, lock, settings, clock)
+        self.espo, self.advo, self.db, self.settings = espo, advo, db, settings
 
     @staticmethod
     def lock_key(entity_id: str) -> str:
@@ -56,85 +59,141 @@ class BeteiligteSyncService:
         trace_id: str,
         direction: Direction = "both",
         dry_run: bool = False,
+        bulk: bool = False,
+        waits: int = 0,
     ) -> SyncOutcome:
-        run = Run(entity_id, action, trigger, trace_id, direction, dry_run, now=self.clock())
+        run = Run(entity_id, action, trigger, trace_id, direction, dry_run, bulk, now=self.deps.clock())
         if dry_run:
             with count_calls() as calls:
                 outcome = await self._route(run)
-            outcome.calls = call_counts(calls)
+            outcome.calls = audit.call_counts(calls)
             return outcome
-        key = self.lock_key(entity_id)
-        token = await self.lock.acquire(key, self.settings.lock_ttl_s)
-        if token is None:
-            delay = self.settings.locked_retry_delay_s
-            log.info("party %s locked by another sync; retry in %ss", entity_id, delay)
-            return SyncOutcome(entity_id, "locked", retry_in=delay)
-        try:
-            return await self._audited(run)
-        finally:
-            await self.release_lock(key, token)
+        return await self._locked(run, self._route, waits)
 
-    async def _audited(self, run: Run) -> SyncOutcome:
+    async def _locked(self, run: Run, flow: Any, waits: int) -> Any:
+        s = self.settings
+        try:
+            async with locked(self.deps.lock, self.lock_key(run.entity_id), s.lock_ttl_s) as held:
+                run.guard = held.check
+                return await self._audited(run, flow)
+        except (LockHeld, LockLost) as exc:
+            delay = wait_delay(waits, s.lock_retry_initial_s, s.lock_retry_max_s)
+            log.info("party %s %s; retry in %.1fs", run.entity_id, type(exc).__name__, delay)
+            return SyncOutcome(run.entity_id, "locked", retry_in=delay)
+
+    async def _audited(self, run: Run, flow: Any) -> Any:
         with count_calls() as calls:
             try:
-                outcome = await self._route(run)
-            except Exception as exc:  # even the failure booking failed: audit, then let the engine retry
-                run.error = run.error or safe_message(exc)
-                await record_audit(self.deps, run, "error", calls)
+                outcome = await flow(run)
+            except LockLost:
                 raise
-        outcome.calls = call_counts(calls)
-        await record_audit(self.deps, run, outcome.status, calls)
+            except Exception as exc:  # even the failure booking failed: audit, then let the engine retry
+                run.error = run.error or audit.safe_message(exc)
+                await self._audit(run, "error", calls)
+                raise
+        result = outcome.status if isinstance(outcome, SyncOutcome) else ("ok" if outcome else "noop")
+        if isinstance(outcome, SyncOutcome):
+            outcome.calls = audit.call_counts(calls)
+        await self._audit(run, result, calls)
         return outcome
 
-    async def release_lock(self, key: str, token: str) -> None:
-        try:
-            await self.lock.release(key, token)
-        except Exception as exc:  # the TTL frees it; never hide the outcome behind this
-            log.warning("lock %s not released: %s", key, type(exc).__name__)
+    async def _audit(self, run: Run, result: str, calls: Any) -> None:
+        entry = AuditEntry(
+            entity_type=ENTITY,
+            entity_id=run.entity_id,
+            action=run.audit_action or run.action,
+            result=result,
+            trace_id=run.trace_id,
+            trigger=run.trigger,
+            decision={"direction": run.direction, **run.decision},
+            api_calls=audit.api_calls(calls),
+            error=run.error,
+        )
+        await audit.record(self.db, entry)
 
     async def _route(self, run: Run) -> SyncOutcome:
-        if run.action == "delete":
-            return await handle_delete(self.deps, run)
         run.audit_action = run.action
         try:
             record = await self.espo.get(ENTITY, run.entity_id)
         except NotFound:
-            log.info("party %s not found in EspoCRM", run.entity_id)
-            return SyncOutcome(run.entity_id, "dry_run" if run.dry_run else "not_found")
-        wait = bookkeeping.retry_due(record, run.now)
+            return await deleted_in_espocrm(self.deps, run)
+        if run.action == "delete":  # EspoCRM signs only the body: a replayed delete does no harm
+            run.decision["delete_ignored"] = "record exists"
+            run.action = "sync_check"
+        if await self._still_blocked(run, record):
+            return SyncOutcome(run.entity_id, "blocked", error=str(record.get("syncErrorMessage") or ""))
+        wait = self.settings.retry.retry_due(record, run.now)
         if wait is not None and not run.manual and not run.dry_run:
             run.decision["backoff_s"] = round(wait, 3)
             return SyncOutcome(run.entity_id, "backoff", retry_in=wait)
-        snapshot = await self.db.get_snapshot(run.entity_id)  # not needed for a backoff
-        if bookkeeping.roundtrip_blocked(record, snapshot):
-            run.decision["skipped"] = "roundtrip_blocked"
-            run.error = "round trip blocked until the record changes in EspoCRM"
-            status: Status = "dry_run" if run.dry_run else "permanently_failed"
-            return SyncOutcome(run.entity_id, status, error=run.error)
+        if missing_last_name(record):
+            text = (
+                f"Beteiligter {run.entity_id}: Person ohne Nachname; bitte Nachname oder Firmenname "
+                "eintragen."
+            )
+            return await hold(
+                self.deps,
+                run,
+                record,
+                "invalid",
+                INVALID_NO_LASTNAME,
+                notice_kind="invalid",
+                notice_text=text,
+            )
         if not record.get("betnr"):
-            return await create_party(self.deps, run, record, snapshot)
-        if not run.dry_run and await self.db.get_intent(run.entity_id) is not None:
-            await self.db.clear_intent(run.entity_id)  # linked meanwhile: the intent is done
-        return await check_linked(self.deps, run, record, snapshot)
+            return await create(self.deps, run, record)
+        snapshot = await self.db.get_snapshot(run.entity_id)
+        intent = await self.db.get_intent(run.entity_id)
+        # Linked by this service's own create (the EspoCRM write got through, the rest did not).
+        ours = intent is not None and intent.betnr == int(record["betnr"])
+        if ours and snapshot is None:  # our own create, its snapshot lost to a crash
+            snapshot = snapshot_of_post(record, intent.payload if intent else None)
+        outcome = await check(self.deps, run, record, snapshot, ours=ours)
+        if intent is not None and not run.dry_run and await self.db.get_snapshot(run.entity_id):
+            await self.db.clear_intent(run.entity_id)  # linked and synced meanwhile: done
+        return outcome
+
+    async def _still_blocked(self, run: Run, record: Mapping[str, Any]) -> bool:
+        """A blocked record whose content did not change ends here (no Advoware call, no write)."""
+        block = await self.db.get_block(ENTITY, run.entity_id)
+        if block is None:
+            return False
+        if block.fingerprint == content_fingerprint(record):
+            run.decision["skipped"] = f"blocked ({block.reason}), content unchanged"
+            if not run.dry_run and block.modified_at != record.get("modifiedAt"):
+                await self.db.touch_block(ENTITY, run.entity_id, record.get("modifiedAt"))
+            return True
+        run.decision["unblocked"] = block.reason
+        if not run.dry_run:
+            await self.db.clear_block(ENTITY, run.entity_id)
+        return False
 
     async def cron_candidates(self) -> list[str]:
-        """Ids (ordered by id) of every CBeteiligte the cron must sync; due permanently_failed
-        records are reset to failed first (one EspoCRM write each). See `cron.py`."""
-        return await cron.cron_candidates(self.deps)
+        """Ids (ordered by id) of every CBeteiligte the cron must sync; a due `permanently_failed`
+        record is reset to `failed` first (one EspoCRM write each)."""
+        return (await self.deps.records.candidates()).ids
+
+    async def deliver_notifications(self) -> int:
+        """Send what earlier runs queued but could not send (EspoCRM was down)."""
+        return await self.deps.records.deliver()
 
     async def send_initial_conflict_summary(self) -> int:
-        """ONE admin notification for all initial-sync conflicts not yet summed up (DECISIONS 10);
-        returns the number of parties (0: nothing pending, nothing sent). Each pending item is
-        summed up exactly once, also with concurrent callers. See `summary.py`."""
+        """ONE admin notification for all initial-sync conflicts and links of bulk runs not yet
+        summed up (DECISIONS 10); the number of parties (0: nothing pending, nothing sent)."""
         return await summary.send_summary(self.deps)
 
-    async def unlink(self, entity_id: str) -> bool:
-        """Clear betnr/advowareRowId + snapshot + intent (operator command after
-        deleted_in_advoware); the record goes back to `pending_sync`, so the next sync creates
-        the party anew. False when there was no link to clear."""
-        from services.beteiligte.unlink import unlink
-
-        return await unlink(self, entity_id)
+    async def unlink(self, entity_id: str, *, trace_id: str = "cli") -> bool:
+        """Clear betnr/advowareRowId + snapshot + intent under the party's lock (operator command
+        after deleted_in_advoware); raises LockedError while a sync holds the lock."""
+        run = Run(entity_id, "sync_check", "cli", trace_id, now=self.deps.clock())
+        outcome = await self._locked(run, lambda r: unlink(self.deps, r), 0)
+        if isinstance(outcome, SyncOutcome) and outcome.status == "locked":
+            raise LockedError(f"{self.lock_key(entity_id)} is locked by a running sync; try again")
+        return bool(outcome)
 
     async def audit(self, entity_id: str, limit: int = 50) -> list[AuditRecord]:
         return await self.db.list_audit(ENTITY, entity_id, limit=limit)
+
+
+class LockedError(RuntimeError):
+    """Another sync holds the party's lock; try again in a moment."""

@@ -270,6 +270,7 @@ def _same(actual: Any, wanted: str | None) -> bool:
 
 def _relative_path(path: str) -> str:
     """Keep proxy paths below the base URL: the proxy's own path rules (`validate_proxy_path`,
-    no length limit here), then encoded, as the transport sends paths already encoded."""
-    clean = validate_proxy_path(path, max_length=sys.maxsize)
+    no length limit here; one leading `/` is allowed to the service's own callers), then
+    encoded, as the transport sends paths already encoded."""
+    clean = validate_proxy_path(path.removeprefix("/"), max_length=sys.maxsize)
     return quote(clean, safe="/%:@!$&'()*+,;=-._~")

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from services.clients import espocrm_paths as paths
 from services.clients.base import ClientBase
+from services.clients.errors import NotFound
 from services.clients.retry import RetryPolicy
 from services.clients.session import SessionSource
 from services.clients.transport import HttpRequest, RawResponse
@@ -184,13 +185,21 @@ class EspoCrmClient(ClientBase):
 
     # -- notifications and webhooks ---------------------------------------------------------------
     async def notify(
-        self, user_id: str, message: str, related_type: str | None = None, related_id: str | None = None
+        self,
+        user_id: str,
+        message: str,
+        related_type: str | None = None,
+        related_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> JsonDict:
         """An in-app message to a user. Not a data call (DECISIONS 11). A retry after an unclear
-        outcome could notify twice, so like any POST it is not retried then (OutcomeUnknown)."""
-        body = {"type": "Message", "userId": user_id, "message": message}
+        outcome could notify twice, so like any POST it is not retried then (OutcomeUnknown).
+        `data` tells notices apart: kind, entity, id, the Advoware id (SYNC_RULES §7)."""
+        body: JsonDict = {"type": "Message", "userId": user_id, "message": message}
         if related_type and related_id:
             body |= {"relatedType": related_type, "relatedId": related_id}
+        if data:
+            body["data"] = dict(data)
         route = paths.NOTIFICATION
         req = self._request("POST", route.template, route.path(), json_body=body, data=False)
         return _dict(await self._call(req))
@@ -205,6 +214,31 @@ class EspoCrmClient(ClientBase):
     async def delete_webhook(self, webhook_id: str) -> None:
         route = paths.WEBHOOK
         await self._call(self._request("DELETE", route.template, route.path(id=webhook_id)))
+
+    async def list_webhooks(self) -> Sequence[JsonDict]:
+        """Every subscription the API user may see (its own, for a non-admin API user)."""
+        return [hook async for hook in self.iter_all("Webhook")]
+
+    async def update_webhook(self, webhook_id: str, data: JsonDict) -> JsonDict:
+        """Change url, skipOwn or isActive; EspoCRM keeps event and secret fixed."""
+        return await self.update("Webhook", webhook_id, data)
+
+    async def entity_fields(self, entity: str) -> set[str]:
+        """The field names EspoCRM defines for `entity` (`GET Metadata`); NotFound when it
+        defines no such entity."""
+        route = paths.METADATA
+        body = _dict(await self._call(self._request("GET", route.template, route.path())))
+        defs = (body.get("entityDefs") or {}).get(entity)
+        if not isinstance(defs, dict):
+            raise NotFound(self.system, "GET", route.template, 404, f"EspoCRM defines no entity {entity}")
+        return set(defs.get("fields") or {})
+
+    async def current_user_id(self) -> str:
+        """The id of the API user these credentials belong to (`GET App/user`): also the
+        cheapest call that proves the credentials work."""
+        route = paths.APP_USER
+        body = _dict(await self._call(self._request("GET", route.template, route.path())))
+        return str((body.get("user") or {}).get("id", ""))
 
 
 def nested_where(where: Sequence[JsonDict], prefix: str = "where") -> dict[str, str]:

@@ -22,6 +22,7 @@ from services.clients.calls import CallRecord, kind_of, record_call
 from services.clients.errors import TransportError
 from services.clients.ratelimit import TokenBucket
 from services.clients.session import SessionSource, as_holder
+from tracecontext import outgoing_traceparent
 
 log = logging.getLogger("bitbylaw.clients")
 
@@ -82,7 +83,11 @@ class Transport:
             self._account(req, status, time.monotonic() - started, attempt)
 
     async def _exchange(self, session: aiohttp.ClientSession, req: HttpRequest) -> RawResponse:
-        kwargs: dict[str, Any] = {"headers": dict(req.headers), "timeout": self._timeout}
+        headers = dict(req.headers)
+        traceparent = outgoing_traceparent()  # the job's / request's trace continues upstream
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
+        kwargs: dict[str, Any] = {"headers": headers, "timeout": self._timeout}
         if req.params:
             kwargs["params"] = list(req.params)
         if req.json_body is not None:

@@ -10,18 +10,28 @@ from .database import Database
 from .factory import make_driver, migrate_url, open_database
 from .masking import MASK, mask_decision
 from .migrations import DIALECTS, load_migrations, migration_names
-from .models import AuditEntry, AuditRecord, Intent, PartySyncState, SentNotification
+from .models import (
+    AuditEntry,
+    AuditRecord,
+    Block,
+    Intent,
+    OutboxNotification,
+    PartySyncState,
+    SentNotification,
+)
 
 __all__ = [
     "DIALECTS",
     "MASK",
     "AuditEntry",
     "AuditRecord",
+    "Block",
     "CalendarEmployee",
     "CalendarMapping",
     "CalendarMappingExists",
     "Database",
     "Intent",
+    "OutboxNotification",
     "PartySyncState",
     "SentNotification",
     "load_migrations",

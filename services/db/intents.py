@@ -1,8 +1,9 @@
 """Create intents: make the Advoware party POST idempotent across crashes and lost responses.
 
-Before the POST the sync records (EspoCRM id, payload fingerprint); right after it the returned
-betNr. A retry that finds a betnr only finishes the EspoCRM write; one that finds an intent
-without betnr searches Advoware instead of POSTing blindly (SYNC_RULES §1 "Create").
+Before the POST the sync records (EspoCRM id, the payload as POSTed, its fingerprint); right
+after it the returned betNr. A retry that finds a betnr only links the party; one that finds an
+intent without betnr searches Advoware with the recorded payload instead of POSTing blindly
+(SYNC_RULES §1 "Create", DECISIONS 23).
 """
 
 from __future__ import annotations
@@ -13,23 +14,30 @@ from typing import Any
 from .models import Intent
 from .store import StoreBase
 
-_COLUMNS = "espo_id, fingerprint, betnr, created_at, updated_at"
+_COLUMNS = "espo_id, fingerprint, betnr, created_at, updated_at, payload"
 
-# On conflict the fingerprint follows the newest payload, but a recorded betnr is kept: the
-# party already exists in Advoware and must not be created again.
+# On conflict the fingerprint follows the newest payload, but a recorded betnr is kept (the
+# party already exists in Advoware and must not be created again) and so is the recorded payload
+# when none is given (a link by search records no payload of its own).
 _UPSERT = f"""
-INSERT INTO party_create_intents (espo_id, fingerprint, betnr, created_at, updated_at)
-VALUES ($1, $2, NULL, $3, $3)
+INSERT INTO party_create_intents (espo_id, fingerprint, betnr, created_at, updated_at, payload)
+VALUES ($1, $2, NULL, $3, $3, $4)
 ON CONFLICT (espo_id) DO UPDATE SET
-    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at
+    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
+    payload = COALESCE(excluded.payload, party_create_intents.payload)
 RETURNING {_COLUMNS}
 """
 
 
 class IntentStore(StoreBase):
-    async def record_intent(self, espo_id: str, fingerprint: str) -> Intent:
+    async def record_intent(
+        self, espo_id: str, fingerprint: str, payload: Mapping[str, Any] | None = None
+    ) -> Intent:
         """Record (or refresh) the intent to create the party; keeps an existing betnr."""
-        row = await self._driver.fetchrow(_UPSERT, espo_id, fingerprint, self._driver.dump_ts(self._now()))
+        body = self._driver.dump_json(dict(payload)) if payload is not None else None
+        row = await self._driver.fetchrow(
+            _UPSERT, espo_id, fingerprint, self._driver.dump_ts(self._now()), body
+        )
         if row is None:  # RETURNING always yields the row; guard for the type checker
             raise RuntimeError("upsert returned no row")
         return self._intent_from_row(row)
@@ -64,4 +72,5 @@ class IntentStore(StoreBase):
             betnr=int(betnr) if betnr is not None else None,
             created_at=self._driver.load_ts(row["created_at"]),
             updated_at=self._driver.load_ts(row["updated_at"]),
+            payload=self._driver.load_json(row["payload"]) if row["payload"] is not None else None,
         )

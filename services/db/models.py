@@ -34,13 +34,40 @@ class PartySyncState:
 
 @dataclass(frozen=True)
 class Intent:
-    """A create intent: recorded before the Advoware POST, `betnr` set right after it."""
+    """A create intent: recorded before the Advoware POST, `betnr` set right after it; `payload`
+    is the body as POSTed (recovery searches with it, DECISIONS 23)."""
 
     espo_id: str
     fingerprint: str
     betnr: int | None
     created_at: datetime
     updated_at: datetime
+    payload: JsonDict | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """A record that waits for its EspoCRM content to change (DECISIONS 26)."""
+
+    entity_type: str
+    entity_id: str
+    reason: str
+    fingerprint: str
+    modified_at: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxNotification:
+    """A notification recorded with the sync state it belongs to, sent afterwards."""
+
+    dedupe_key: str
+    entity_type: str
+    entity_id: str
+    kind: str
+    recipient: str
+    message: str
+    data: JsonDict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from .clock import require_utc
-from .models import SentNotification
+from .driver import Executor
+from .models import OutboxNotification, SentNotification
 from .store import StoreBase
+
+_OUTBOX_INSERT = """
+INSERT INTO notifications_sent
+    (dedupe_key, entity_type, entity_id, kind, created_at, recipient, message, data, sent_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+ON CONFLICT (dedupe_key) DO NOTHING
+"""
+_OUTBOX_COLUMNS = "dedupe_key, entity_type, entity_id, kind, recipient, message, data"
 
 _INSERT = """
 INSERT INTO notifications_sent (dedupe_key, entity_type, entity_id, kind, created_at)
@@ -61,6 +70,61 @@ class NotificationStore(StoreBase):
                     new_kind,
                 )
         return changed
+
+    async def enqueue_notifications(
+        self, items: Sequence[OutboxNotification], tx: Executor | None = None
+    ) -> int:
+        """Record notifications to send (an existing key is left alone: sent or queued once).
+        Pass `tx` to record them in the transaction of the sync state they belong to."""
+        run = tx or self._driver
+        now = self._driver.dump_ts(self._now())
+        added = 0
+        for n in items:
+            added += await run.execute(
+                _OUTBOX_INSERT,
+                n.dedupe_key,
+                n.entity_type,
+                n.entity_id,
+                n.kind,
+                now,
+                n.recipient,
+                n.message,
+                self._driver.dump_json(dict(n.data)),
+            )
+        return added
+
+    async def pending_notifications(
+        self, entity_type: str, entity_id: str | None = None, limit: int = 100
+    ) -> list[OutboxNotification]:
+        """Recorded but not yet sent, oldest first (of one record, or of the entity type)."""
+        where, args = "entity_type = $1", [entity_type]
+        if entity_id is not None:
+            where, args = where + " AND entity_id = $2", [*args, entity_id]
+        rows = await self._driver.fetch(
+            f"SELECT {_OUTBOX_COLUMNS} FROM notifications_sent WHERE {where} AND sent_at IS NULL "
+            f"AND message IS NOT NULL ORDER BY created_at, dedupe_key LIMIT {int(limit)}",
+            *args,
+        )
+        return [
+            OutboxNotification(
+                dedupe_key=r["dedupe_key"],
+                entity_type=r["entity_type"],
+                entity_id=r["entity_id"],
+                kind=r["kind"],
+                recipient=r["recipient"],
+                message=r["message"],
+                data=self._driver.load_json(r["data"]) if r["data"] is not None else {},
+            )
+            for r in rows
+        ]
+
+    async def mark_notification_sent(self, key: str) -> bool:
+        count = await self._driver.execute(
+            "UPDATE notifications_sent SET sent_at = $2 WHERE dedupe_key = $1 AND sent_at IS NULL",
+            key,
+            self._driver.dump_ts(self._now()),
+        )
+        return count > 0
 
     async def list_notifications(self, entity_type: str, entity_id: str) -> list[SentNotification]:
         """Notifications sent about one record, newest first."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from .models import JsonDict, PartySyncState, normalize_fields
+from .models import JsonDict, OutboxNotification, PartySyncState, normalize_fields
 from .store import StoreBase
 
 _COLUMNS = "espo_id, betnr, snapshot, mismatch_fields, updated_at"
@@ -52,22 +52,29 @@ class PartySnapshotStore(StoreBase):
         snapshot: Mapping[str, Any],
         *,
         mismatch_fields: Sequence[str] | None = None,
+        notices: Sequence[OutboxNotification] = (),
     ) -> None:
-        """Store (insert or replace) the party's snapshot.
+        """Store (insert or replace) the party's snapshot, and record `notices` in the same
+        transaction (SYNC_RULES §7: a notice is never lost between the state and its sending).
 
         `mismatch_fields`: None keeps the stored mismatch; a sequence replaces it (empty clears
         it, as after a write that stuck).
         """
         fields = normalize_fields(mismatch_fields or ())
         sql = _UPSERT_KEEP_MISMATCH if mismatch_fields is None else _UPSERT_SET_MISMATCH
-        await self._driver.execute(
-            sql,
+        args = (
             espo_id,
             int(betnr),
             self._driver.dump_json(dict(snapshot)),
             self._driver.dump_json(list(fields)),
             self._driver.dump_ts(self._now()),
         )
+        if not notices:
+            await self._driver.execute(sql, *args)
+            return
+        async with self._driver.transaction() as tx:
+            await tx.execute(sql, *args)
+            await self.enqueue_notifications(notices, tx)  # type: ignore[attr-defined]
 
     async def delete_snapshot(self, espo_id: str) -> bool:
         """Forget the party's sync state (e.g. `beteiligte unlink`); True if there was one."""

@@ -4,6 +4,7 @@ Each simulator builds an aiohttp app with `make_simulator_app(core, ...)`. The c
 call by (method, route template, status), injects faults configured at run time, and serves:
 
 - `GET  /_admin/calls`   counts per method, route template and status
+- `GET  /_admin/traces`  the last calls that carried a W3C `traceparent` header, with it
 - `POST /_admin/reset`   empty state, counters and faults
 - `POST /_admin/seed`    generated data (body is simulator-specific)
 - `POST /_admin/faults`  configure faults (body below); `DELETE /_admin/faults` clears them
@@ -27,7 +28,7 @@ import fnmatch
 import json
 import random
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JsonDict = dict[str, Any]
+TRACE_LOG_LIMIT = 1000  # a sandbox runs for days: the trace log is bounded
 # Renders an injected fault (request, status, message) in the simulator's error shape.
 FaultError = Callable[[web.Request, int, str], web.StreamResponse]
 
@@ -80,12 +82,14 @@ class SimulatorCore:
         self.name = name
         self._reset, self._seed, self._dump = reset, seed, dump
         self.calls: Counter[tuple[str, str, int]] = Counter()
+        self.traces: deque[JsonDict] = deque(maxlen=TRACE_LOG_LIMIT)
         self.faults = Faults()
         self.rng = random.Random(1)
 
     def reset(self) -> None:
         self._reset()
         self.calls.clear()
+        self.traces.clear()
         self.faults = Faults()
 
     def calls_json(self) -> JsonDict:
@@ -161,6 +165,16 @@ def fault_middleware(core: SimulatorCore, fault_error: FaultError = _plain_fault
         template = route_template(request)
         response = await _with_faults(core, request, handler, template, fault_error)
         core.calls[(request.method, template, response.status)] += 1
+        traceparent = request.headers.get("traceparent")
+        if traceparent:
+            core.traces.append(
+                {
+                    "method": request.method,
+                    "route": template,
+                    "status": response.status,
+                    "traceparent": traceparent,
+                }
+            )
         return response
 
     return middleware
@@ -195,6 +209,9 @@ def add_admin_routes(app: web.Application, core: SimulatorCore) -> None:
     async def calls(_: web.Request) -> web.Response:
         return web.json_response(core.calls_json())
 
+    async def traces(_: web.Request) -> web.Response:
+        return web.json_response({"traces": list(core.traces)})
+
     async def reset(_: web.Request) -> web.Response:
         core.reset()
         return web.json_response({"status": "reset"})
@@ -215,6 +232,7 @@ def add_admin_routes(app: web.Application, core: SimulatorCore) -> None:
         return web.json_response(core._dump())
 
     app.router.add_get("/_admin/calls", calls)
+    app.router.add_get("/_admin/traces", traces)
     app.router.add_post("/_admin/reset", reset)
     app.router.add_post("/_admin/seed", seed)
     app.router.add_post("/_admin/faults", set_faults)

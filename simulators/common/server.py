@@ -26,7 +26,11 @@ async def start_app(app: web.Application, host: str = "127.0.0.1", port: int = 0
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:  # a busy port: the app's start-up hooks ran, so clean them up
+        await runner.cleanup()
+        raise
     sockets = getattr(site._server, "sockets", None)
     bound_port = sockets[0].getsockname()[1] if sockets else port
     return RunningApp(runner, host, bound_port)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import acting_user
+from .entities import ENTITIES, SYSTEM_FIELDS
 from .errors import ApiError
 from .listing import parse_query, run_list
 from .state import EspoState
@@ -106,11 +107,24 @@ async def app_user(request: web.Request, state: EspoState) -> Any:
     return {"user": {"id": user, "userName": user, "type": kind}}
 
 
+@_api
+async def metadata(request: web.Request, state: EspoState) -> Any:
+    """`GET /Metadata`: the part of EspoCRM's metadata clients read, the fields per entity."""
+    acting_user(request)
+    return {
+        "entityDefs": {
+            name: {"fields": {f: {"type": t} for f, t in {**SYSTEM_FIELDS, **defn.fields}.items()}}
+            for name, defn in ENTITIES.items()
+        }
+    }
+
+
 def add_api_routes(app: web.Application, state: EspoState) -> None:
     app[STATE_KEY] = state
     router = app.router
     # Before the generic routes, which would otherwise read it as entity "App", id "user".
     router.add_get("/api/v1/App/user", app_user)
+    router.add_get("/api/v1/Metadata", metadata)
     router.add_get("/api/v1/{entity}", list_records)
     router.add_post("/api/v1/{entity}", create_record)
     router.add_get("/api/v1/{entity}/{id}", read_record)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FieldType = Literal["id", "varchar", "text", "int", "bool", "date", "datetime", "enum", "array"]
+FieldType = Literal["id", "varchar", "text", "int", "bool", "date", "datetime", "enum", "array", "object"]
 
 PARTY_SYNC_STATUSES = (
     "pending_sync",
@@ -21,6 +21,10 @@ PARTY_SYNC_STATUSES = (
     "permanently_failed",
     "conflict",
     "deleted_in_advoware",
+    # SYNC_RULES §1: the docs tell the EspoCRM admin to add these three.
+    "invalid",
+    "manual_action",
+    "duplicate_suspected",
 )
 # 1.5.4 lists EspoCRM's own `clean`/`unclean`/`failed`; SYNC_RULES §4 adds the rest.
 BANK_SYNC_STATUSES = (
@@ -215,7 +219,7 @@ NOTIFICATION = EntityDef(
         "read": "bool",
         "relatedType": "varchar",
         "relatedId": "varchar",
-        "data": "array",
+        "data": "object",  # EspoCRM's jsonObject
     },
     defaults={"type": "Message", "read": False},
     not_null=frozenset({"userId"}),

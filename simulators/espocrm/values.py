@@ -38,6 +38,10 @@ def coerce(defn: EntityDef, attribute: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValidationFailure(attribute, "valid")
         return value
+    if kind == "object":
+        if not isinstance(value, dict):
+            raise ValidationFailure(attribute, "valid")
+        return value
     if kind == "array":
         if not isinstance(value, list):
             raise ValidationFailure(attribute, "valid")

@@ -1,4 +1,4 @@
-"""Daily: delete audit entries older than AUDIT_RETENTION_DAYS (bounded retention, DECISIONS 17)."""
+"""Daily: delete audit entries older than AUDIT_RETENTION_DAYS (bounded retention of personal data)."""
 
 from datetime import UTC, datetime, timedelta
 

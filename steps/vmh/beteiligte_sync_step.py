@@ -3,7 +3,8 @@
 from pydantic import BaseModel, Field
 
 from engine import QueueConfig, queue
-from steps.deps import beteiligte_service
+from services.sync_metrics import init_outcomes, record_outcome
+from steps.deps import beteiligte_health, beteiligte_service
 
 TOPICS = (
     "vmh.beteiligte.create",
@@ -18,7 +19,11 @@ SYNC_QUEUE = QueueConfig(concurrency=4, timeout=300, max_retries=5, backoff_base
 
 class PartyJob(BaseModel):
     id: str = Field(min_length=1, max_length=64)
+    bulk: bool = False  # enqueued by the cron: initial-sync notices go to the admin summary
+    waits: int = Field(0, ge=0)  # consecutive times this job found the party locked
 
+
+init_outcomes("CBeteiligte")
 
 config = {
     "name": "vmh-beteiligte-sync",
@@ -26,13 +31,19 @@ config = {
     "flows": ["vmh"],
     "triggers": [queue(t, input=PartyJob, config=SYNC_QUEUE) for t in TOPICS],
     "enqueues": list(TOPICS),
+    "health": beteiligte_health,
 }
 
 
 async def handler(job: PartyJob, ctx):
     topic = ctx.trigger.topic
     service = await beteiligte_service(ctx)
-    outcome = await service.handle(job.id, topic.rsplit(".", 1)[-1], trigger=topic, trace_id=ctx.trace_id)
+    outcome = await service.handle(
+        job.id, topic.rsplit(".", 1)[-1], trigger=topic, trace_id=ctx.trace_id, bulk=job.bulk, waits=job.waits
+    )
     if outcome.retry_in is not None:  # lock held or backoff: run again later, never drop the event
-        await ctx.enqueue(topic, {"id": job.id}, delay=outcome.retry_in)
-    ctx.logger.info("party sync", entity_id=job.id, status=outcome.status, retry_in=outcome.retry_in)
+        # One waiting job per party and topic: a second one is absorbed (it reads the record fresh).
+        again = {"id": job.id, "bulk": job.bulk, "waits": job.waits + (outcome.status == "locked")}
+        await ctx.enqueue(topic, again, delay=outcome.retry_in, dedup_key=f"beteiligte-wait:{topic}:{job.id}")
+    log = ctx.logger.warning if record_outcome("CBeteiligte", outcome.status) else ctx.logger.info
+    log("party sync", entity_id=job.id, status=outcome.status, retry_in=outcome.retry_in)

@@ -56,14 +56,20 @@ class MemoryLock:
     acquired: int = 0
     fail_release: bool = False
 
-    async def acquire(self, key: str, ttl: float) -> str | None:
+    async def acquire(self, key: str, ttl: float, owner: str | None = None) -> str | None:
         current = self.held.get(key)
         if current is not None and current[1] > self.clock():
             return None
-        token = uuid.uuid4().hex
+        token = owner or uuid.uuid4().hex
         self.held[key] = (token, self.clock() + timedelta(seconds=ttl))
         self.acquired += 1
         return token
+
+    async def extend(self, key: str, owner: str, ttl: float) -> bool:
+        if self.held.get(key, ("",))[0] != owner:
+            return False
+        self.held[key] = (owner, self.clock() + timedelta(seconds=ttl))
+        return True
 
     async def release(self, key: str, token: str) -> bool:
         if self.fail_release:

@@ -11,6 +11,7 @@ import pytest
 
 from services.beteiligte.mapping import advo_to_party, espo_kind, espo_to_party
 from services.beteiligte.ports import SyncSettings
+from services.sync.policy import RetryPolicy
 from tests.beteiligte_service.conftest import ENTITY, Env, gather_limited, make_settings
 
 PARTIES = 500
@@ -27,7 +28,7 @@ LOST_POSTS = {
 @pytest.fixture
 def sync_settings() -> SyncSettings:
     # compressed schedule: every retry is due after a minute, an auto reset after an hour
-    return make_settings(retry_schedule_min=(1, 1, 1, 1, 1), auto_reset_after_s=3600)
+    return make_settings(retry=RetryPolicy(schedule_minutes=(1, 1, 1, 1, 1), auto_reset_hours=1))
 
 
 async def all_records(env: Env) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ async def kinds(env: Env, pid: str) -> list[str]:
 async def initial_conflicts(env: Env, count: int) -> list[str]:
     pids = [await linked_without_snapshot(env, LAST_NAMES[i % len(LAST_NAMES)]) for i in range(count)]
     for pid in pids:
-        outcome = await env.handle(pid)
+        outcome = await env.handle(pid, bulk=True)  # the cron's pass: a bulk run
         assert outcome.status == "synced" and outcome.plan.variant == "initial"
         assert {c.field for c in outcome.plan.conflicts} == {"anrede", "titel"}
     return pids
@@ -47,10 +47,10 @@ async def test_initial_conflicts_are_summed_up_once_for_the_admin(env: Env) -> N
     pids = await initial_conflicts(env, 5)
     assert await env.notifications() == []  # no per-record notification
     for pid in pids:
-        assert await kinds(env, pid) == [PENDING]
+        assert await kinds(env, pid) == [PENDING, PENDING]  # one item per conflict
         [entry] = await env.service.audit(pid)  # the audit still records every conflict
         assert entry.decision["winners"] == {"anrede": "espocrm", "titel": "espocrm"}
-        assert entry.decision["conflict_notice"] == "admin_summary"
+        assert entry.decision["notice"] == "admin_summary"
         assert await env.db.get_snapshot(pid) is not None
         assert (await env.record(pid))["titel"] == "Dr."  # EspoCRM's values were kept
 
@@ -62,7 +62,7 @@ async def test_initial_conflicts_are_summed_up_once_for_the_admin(env: Env) -> N
     for secret in (*LAST_NAMES, "Max", "Dr.", "Prof.", "Frau", "Herr", "1980"):
         assert secret not in note["message"], secret
     for pid in pids:
-        assert await kinds(env, pid) == [SUMMARIZED]
+        assert await kinds(env, pid) == [SUMMARIZED, SUMMARIZED]
 
     assert await env.service.send_initial_conflict_summary() == 0  # never summed up twice
     assert len(await env.notifications()) == 1
@@ -101,7 +101,7 @@ async def test_failed_send_keeps_the_items_for_the_next_tick(env: Env) -> None:
     pids = await initial_conflicts(env, 2)
     await env.faults("espocrm", {"rules": [{"method": "POST", "route": "*Notification*", "status": 400}]})
     assert await env.service.send_initial_conflict_summary() == 0
-    assert [await kinds(env, pid) for pid in pids] == [[PENDING], [PENDING]]
+    assert [await kinds(env, pid) for pid in pids] == [[PENDING, PENDING], [PENDING, PENDING]]
     await env.faults("espocrm", {})
     assert await env.service.send_initial_conflict_summary() == 2
     assert len(await env.notifications(ADMIN)) == 1

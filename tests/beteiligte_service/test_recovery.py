@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.beteiligte.create import DUPLICATE_MESSAGE, fingerprint
+from services.beteiligte.executor import fingerprint
 from services.beteiligte.mapping import advoware_create_payload, espo_kind, espo_to_party
 from tests.beteiligte_service.conftest import ENTITY, Env
 
@@ -78,16 +78,13 @@ async def test_two_candidates_are_a_suspected_duplicate(env: Env) -> None:
     outcome = await env.handle(pid)
     assert outcome.status == "duplicate_suspected"
     rec = await env.record(pid)
-    assert (
-        rec["syncStatus"] == "failed"
-        and rec["syncErrorMessage"] == DUPLICATE_MESSAGE
-        and not rec.get("betnr")
-    )
+    assert rec["syncStatus"] == "duplicate_suspected" and not rec.get("betnr")
+    assert rec["syncErrorMessage"].startswith("possible duplicate") and str(first) in rec["syncErrorMessage"]
     notes = await env.notifications("user-anna")
     assert len(notes) == 1 and str(first) in notes[0]["message"] and str(second) in notes[0]["message"]
     assert len(env.advo_parties()) == 2
     env.clock.advance(minutes=2)
-    assert (await env.handle(pid)).status == "duplicate_suspected"
+    assert (await env.handle(pid)).status == "blocked"  # content unchanged: nothing is tried
     assert len(await env.notifications("user-anna")) == 1  # told once
 
 

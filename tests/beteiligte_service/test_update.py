@@ -131,7 +131,8 @@ async def test_espocrm_delete_is_audited_and_notified_without_advoware_call(env:
     env.reset_counters()
     outcome = await env.handle(pid, "delete")
     assert outcome.status == "deleted"
-    assert env.advo_calls() == {} and env.espo_calls() == {}
+    # acted on only after EspoCRM confirmed the delete (one GET, 404), nothing else
+    assert env.advo_calls() == {} and env.espo_calls() == {("GET", "/api/v1/{entity}/{id}"): 1}
     assert betnr in env.advo_parties()
     notes = await env.notifications("user-anna")
     assert len(notes) == 1 and str(betnr) in notes[0]["message"]
@@ -186,7 +187,7 @@ async def test_admin_is_the_fallback_recipient(env: Env) -> None:
 
 
 async def test_unlink_without_link_is_false_and_refuses_while_locked(env: Env) -> None:
-    from services.beteiligte.unlink import LockedError
+    from services.beteiligte.service import LockedError
 
     pid = await env.new_person()
     assert await env.service.unlink(pid) is False

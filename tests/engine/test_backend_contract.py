@@ -153,6 +153,26 @@ async def test_queue_stats(backend):
     assert (empty.depth, empty.in_flight, empty.delayed, empty.dead, empty.oldest_age) == (0, 0, 0, 0, None)
 
 
+async def test_list_delayed_shows_scheduled_jobs_and_retries_with_their_last_error(backend):
+    await backend.enqueue(
+        [req({"id": "ready"}), req({"id": "later"}, delay=30), req({"other": 1}, queue=Q2, delay=60)]
+    )
+    (job,) = await backend.fetch(Q, 1, visibility_timeout=30, worker_id="w1")
+    await backend.retry(job, delay=10, error="TransportError: espocrm GET {entity}/{id}: no response")
+    delayed = await backend.list_delayed([Q, Q2])
+    assert [(d.queue, d.data, d.attempts) for d in delayed] == [
+        (Q, {"id": "ready"}, 1),
+        (Q, {"id": "later"}, 0),
+        (Q2, {"other": 1}, 0),
+    ]
+    assert delayed[0].last_error == "TransportError: espocrm GET {entity}/{id}: no response"
+    assert delayed[1].last_error is None and delayed[0].trace_id == "t1"
+    assert delayed[0].run_at < delayed[1].run_at < delayed[2].run_at
+    assert [d.data for d in await backend.list_delayed([Q], limit=1)] == [{"id": "ready"}]
+    assert await backend.list_delayed([]) == []
+    assert await backend.fetch(Q, 10, visibility_timeout=5, worker_id="w1") == []  # both still wait
+
+
 async def test_cron_tick_claimed_once(backend):
     results = await asyncio.gather(*[backend.claim_cron_tick("c1", 1000.0, ttl=60) for _ in range(10)])
     assert results.count(True) == 1

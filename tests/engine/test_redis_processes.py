@@ -57,6 +57,7 @@ def env_for(tmp_path: Path, server: RedisServer, record: str = "rec.jsonl", **ex
         HTTP_PORT=str(free_port()),
         EXAMPLE_RECORD_FILE=str(tmp_path / record),
         SHUTDOWN_GRACE_SECONDS="10",
+        VISIBILITY_TIMEOUT_SECONDS="2",
         **extra,
     )
 
@@ -151,8 +152,15 @@ def test_worker_killed_mid_job_another_worker_takes_it_over(tmp_path, redis, ser
     second = ready(spawn(tmp_path, service_processes, redis, "worker", "second", record="second.jsonl"))
     first.signal(signal.SIGKILL)
     first.wait(10)
-    # visibility_timeout=2 on the slow step: the second worker claims the job once the dead
-    # worker's lease ran out, as delivery 2.
+    killed_at = time.monotonic()
+    # VISIBILITY_TIMEOUT_SECONDS=2 (the step's own timeout is 300 s): the second worker claims the
+    # job once the dead worker's lease ran out — within about one visibility timeout — as delivery 2.
+    wait_until(
+        lambda: any(r["event"] == "start" for r in read_records(tmp_path / "second.jsonl", "example-slow")),
+        timeout=20,
+        what="second worker took the job over",
+    )
+    assert time.monotonic() - killed_at < 10  # not the step timeout + 5 (305 s)
     wait_until(
         lambda: any(r["event"] == "done" for r in read_records(tmp_path / "second.jsonl", "example-slow")),
         timeout=20,

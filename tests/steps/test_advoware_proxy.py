@@ -1,7 +1,11 @@
-"""The Advoware proxy over real HTTP against the Advoware simulator: hostile paths never
-reach Advoware, callers must authenticate, the four methods forward status and body."""
+"""The Advoware proxy over real HTTP against the Advoware simulator: hostile paths and paths
+outside the allow-list never reach Advoware, callers must authenticate (before their body is
+read), the four methods forward status and body."""
 
 from __future__ import annotations
+
+import asyncio
+import json
 
 import pytest
 
@@ -61,24 +65,116 @@ HOSTILE_PATHS = [
     "api/" + "x/" * 300,
     "",
     "   ",
+    # outside the allow-list (DECISIONS 48): the simulator's admin API, the token endpoint, ...
+    "_admin/reset",
+    "_admin/calls",
+    "_admin/faults",
+    "api/v1/Token",
+    "API/V1/TOKEN",
+    "api/v1/token?x",
+    "api/v1/Akten",
+    "api/v1/advonetX/Mitarbeiter",
+    "api/v2/advonet/Mitarbeiter",
+    "Mitarbeiter",
+    # ... and a leading slash, plain or encoded
+    "/api/v1/advonet/Mitarbeiter",
+    "%2Fapi/v1/advonet/Mitarbeiter",
+    "%2fapi%2fv1%2fadvonet%2fMitarbeiter",
+    "/_admin/reset",
 ]
+
+
+def test_prefixes_match_whole_segments_without_case():
+    from services.proxy import ProxyPathError, check_allowed, normalise_prefixes
+
+    prefixes = normalise_prefixes(" /api/v1/advonet/ ,api/v1/other,, ")
+    assert prefixes == ["api/v1/advonet", "api/v1/other"]
+    for ok in ("api/v1/advonet/Mitarbeiter", "API/V1/ADVONET/x/y", "api/v1/advonet", "api/v1/other/1"):
+        check_allowed(ok, prefixes)
+    for refused in ("api/v1/advonetX/Mitarbeiter", "api/v1/Token", "api/v1", "_admin/reset", "api/v1/othe"):
+        with pytest.raises(ProxyPathError):
+            check_allowed(refused, prefixes)
+    with pytest.raises(ProxyPathError, match="none configured"):
+        check_allowed("api/v1/advonet/x", normalise_prefixes(""))
 
 
 async def calls_total(sim) -> int:
     return sum(sim.core.calls.values())
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
 @pytest.mark.parametrize("param", ["path", "endpoint"])
-async def test_hostile_paths_are_400_and_never_forwarded(service_with_advoware, param):
+async def test_hostile_paths_are_400_and_never_forwarded(service_with_advoware, param, method):
     session, sim, _ = service_with_advoware
     assert len(HOSTILE_PATHS) >= 30
     before = await calls_total(sim)
+    parties = len(sim.state.parties)
+    body = {"name": "x"} if method in ("POST", "PUT") else None
     for hostile in HOSTILE_PATHS:
-        async with session.get("/advoware/proxy", params={param: hostile}, headers=AUTH) as r:
-            body = await r.json()
-            assert r.status == 400, (hostile, r.status, body)
-            assert body["error"] in ("invalid_path", "Endpoint required as query param"), hostile
+        async with session.request(
+            method, "/advoware/proxy", params={param: hostile}, json=body, headers=AUTH
+        ) as r:
+            answer = await r.json()
+            assert r.status == 400, (hostile, r.status, answer)
+            assert answer["error"] in ("invalid_path", "Endpoint required as query param"), hostile
     assert await calls_total(sim) == before  # not even a token request
+    assert len(sim.state.parties) == parties  # `_admin/reset` reached nothing
+
+
+async def test_allowed_prefixes_are_a_setting(tmp_path, advoware_sim):
+    import aiohttp
+
+    prefixes = "api/v1/advonet/Mitarbeiter, /api/v1/advonet/Termine"  # slashes are normalised
+    engine = await start_service(tmp_path, PROXY_ALLOWED_PREFIXES=prefixes, **advoware_settings(advoware_sim))
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as s:
+            async with s.get(
+                "/advoware/proxy", params={"path": "api/v1/advonet/Mitarbeiter"}, headers=AUTH
+            ) as r:
+                assert r.status == 200
+            before = sum(advoware_sim.core.calls.values())
+            for refused in ("api/v1/advonet/Beteiligte/1", "api/v1/advonet/MitarbeiterX"):
+                async with s.get("/advoware/proxy", params={"path": refused}, headers=AUTH) as r:
+                    detail = (await r.json())["detail"]
+                    assert r.status == 400 and "api/v1/advonet/Termine/" in detail, refused
+            assert sum(advoware_sim.core.calls.values()) == before
+    finally:
+        await engine.stop()
+
+
+@pytest.mark.parametrize(
+    "raw", [b'{"name": NaN}', b"[Infinity]", b'{"a": -Infinity}', b"[1e999]", b"[" * 65 + b"]" * 65]
+)
+async def test_non_standard_json_bodies_are_400_and_never_forwarded(service_with_advoware, raw):
+    session, sim, _ = service_with_advoware
+    async with session.post(
+        "/advoware/proxy",
+        params={"path": "api/v1/advonet/Beteiligte"},
+        data=raw,
+        headers={**AUTH, "Content-Type": "application/json"},
+    ) as r:
+        answer = await r.json()
+        assert r.status == 400 and answer["error"] in ("invalid_json", "json_too_deep"), answer
+    assert await calls_total(sim) == 0
+
+
+async def test_key_is_checked_before_the_body_is_read(service_with_advoware):
+    """No key: 401 at once, although the announced body never comes (it is not waited for)."""
+    session, sim, engine = service_with_advoware
+    reader, writer = await asyncio.open_connection("127.0.0.1", engine.port)
+    writer.write(
+        b"POST /advoware/proxy?path=api/v1/advonet/Beteiligte HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 500000\r\n\r\n{"
+    )
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 401"), head
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
+    )
+    assert json.loads(await reader.readexactly(length))["error"] == "unauthorized"
+    writer.close()
+    assert await calls_total(sim) == 0
 
 
 async def test_missing_path_uses_old_error_text(service_with_advoware):
@@ -132,7 +228,7 @@ async def test_four_methods_forward_status_and_body(service_with_advoware):
         assert r.status == 200 and (await r.json())["result"][0]["vorname"] == "Paula"
     async with session.put(
         "/advoware/proxy",
-        params={"path": f"/api/v1/advonet/Beteiligte/{betnr}"},
+        params={"path": f"api/v1/advonet/Beteiligte/{betnr}"},
         json={**party, "vorname": "Paulina"},
         headers=AUTH,
     ) as r:

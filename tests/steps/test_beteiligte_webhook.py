@@ -111,9 +111,34 @@ async def test_bad_or_missing_signature_is_401_and_nothing_enqueued(svc, headers
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b'{"id": "x"}',
+        b'[{"name": "no id"}]',
+        b'[{"id": NaN}]',
+        b"[" * 5000 + b"]" * 5000,
+        b"[" + b"1" * 5000 + b"]",
+        b"\xff\xfe",
+        b"",
+    ],
+)
+@pytest.mark.parametrize("signature", [None, "d2g6YmFk", sign_new("wh", "other", b"[]")])
+async def test_unsigned_request_is_401_whatever_its_body(svc, body, signature):
+    """The signature is checked over the raw bytes before anything is parsed (DECISIONS 47)."""
+    session, engine = svc
+    headers = {"Signature": signature} if signature else {}
+    status, answer = await post(session, "create", body, headers)
+    assert status == 401 and answer["error"] == "invalid_signature"
+    assert await depth(engine, "create") == 0
+
+
+@pytest.mark.parametrize(
     "body,status",
     [
         (b"{not json", 400),
+        (b'[{"id": NaN}]', 400),
+        (b"[" * 100 + b"]" * 100, 400),
         (b'{"id": "x"}', 422),  # an object, not EspoCRM's array
         (b'[{"name": "no id"}]', 422),
         (b'[{"id": ""}]', 422),

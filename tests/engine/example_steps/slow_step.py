@@ -8,7 +8,9 @@ from tests.engine.example_steps._record import record
 config = {
     "name": "example-slow",
     "flows": ["example"],
-    "triggers": [queue("demo.slow", config=QueueConfig(concurrency=4, timeout=30, visibility_timeout=2))],
+    # A long step timeout and no visibility timeout of its own: the lease is the deployment's
+    # VISIBILITY_TIMEOUT_SECONDS, renewed by the heartbeat (never the step timeout + 5).
+    "triggers": [queue("demo.slow", config=QueueConfig(concurrency=4, timeout=300))],
     "enqueues": [],
 }
 

@@ -1,0 +1,64 @@
+"""Runs the party's `Call`s and `Patch`es against the clients (the runner's `Executor`).
+
+The create is idempotent across crashes and lost answers (SYNC_RULES §1 "Create", DECISIONS 5,
+23): the intent with the payload as POSTed is recorded before the POST, the betNr right after
+it. A POST whose outcome is unknown (timeout, 5xx after sending) keeps the intent, so the next
+run searches instead of POSTing again; one that surely failed (4xx, refused) clears it. The
+GET that fetches a missing rowId after the POST (A5) is best effort: the party exists anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from services.clients.errors import OutcomeUnknown
+from services.sync.actions import Call
+
+log = logging.getLogger("bitbylaw.beteiligte")
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(dict(payload), sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+class PartyExecutor:
+    def __init__(self, espo: Any, advo: Any, db: Any) -> None:
+        self.espo, self.advo, self.db = espo, advo, db
+
+    async def call(self, call: Call) -> Any:
+        body = dict(call.body or {})
+        if call.op == "update_party":
+            return await self.advo.update_party(int(call.target), body)
+        if call.op == "create_party":
+            return await self._create(str(call.target), body)
+        raise ValueError(f"unknown party operation {call.op!r}")
+
+    async def patch(self, entity: str, record_id: str, fields: Mapping[str, Any]) -> Any:
+        return await self.espo.update(entity, record_id, dict(fields))
+
+    async def _create(self, espo_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        await self.db.record_intent(espo_id, fingerprint(payload), payload)
+        try:
+            created = await self.advo.create_party(payload)
+        except OutcomeUnknown:
+            raise  # the party may exist now: the intent stays, the next run searches
+        except Exception:
+            await self.db.clear_intent(espo_id)  # surely not created
+            raise
+        betnr = int(created["betNr"])
+        await self.db.set_intent_betnr(espo_id, betnr)
+        log.info("party %s created in Advoware as %s", espo_id, betnr)
+        stored: Any = created if "name" in created else None
+        row_id = created.get("rowId")
+        if row_id is None:
+            try:
+                stored = await self.advo.get_party(betnr)
+                row_id = (stored[0] if isinstance(stored, list) else stored).get("rowId")
+            except Exception as exc:  # the next run compares field by field instead
+                log.warning("rowId of new party %s not read: %s", betnr, type(exc).__name__)
+                stored = None
+        return {"betNr": betnr, "rowId": row_id, "stored": stored}

@@ -1,0 +1,61 @@
+"""Update/check of a linked party (SYNC_RULES §1 "Update/check"): GET the Advoware party, decide,
+run the actions. The GET is the last read and nothing is awaited between it and the PUT
+(Advoware has no optimistic locking; the residual race is documented in docs/beteiligte-sync.md).
+
+Budget (data calls): EspoCRM GET (by the service) + Advoware GET; + Advoware PUT when EspoCRM
+changed; + one EspoCRM PUT when Advoware changed or the bookkeeping is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.beteiligte.blocks import kind_conflict
+from services.beteiligte.context import PartyDeps, Run
+from services.beteiligte.execute import audit_of, execute, failed
+from services.beteiligte.ports import SyncOutcome
+from services.beteiligte.rules import ENTITY, decide_linked, decide_not_found, kind_mismatch
+from services.beteiligte.settle import unwrap
+from services.clients.errors import NotFound
+
+
+async def check(
+    deps: PartyDeps,
+    run: Run,
+    record: Mapping[str, Any],
+    snapshot: Mapping[str, Any] | None,
+    *,
+    ours: bool = False,
+) -> SyncOutcome:
+    """`ours`: the link comes from this service's own create, so its kind needs no check."""
+    run.audit_action = "check" if run.action == "sync_check" else run.action
+    facts = run.facts(deps.settings)
+    betnr = int(record["betnr"])
+    try:
+        advo = unwrap(await deps.advo.get_party(betnr))
+    except NotFound:
+        return await _not_found(deps, run, record, snapshot)
+    except Exception as exc:
+        return await failed(deps, run, record, exc)
+    if snapshot is None and not ours and kind_mismatch(record, advo):
+        return await kind_conflict(deps, run, record, betnr, advo)
+    decision = decide_linked(record, advo, snapshot, facts)
+    if run.dry_run:
+        run.decision.update(audit_of(decision))
+        return SyncOutcome(run.entity_id, "dry_run", plan=decision)
+    return await execute(deps, run, decision)
+
+
+async def _not_found(
+    deps: PartyDeps, run: Run, record: Mapping[str, Any], snapshot: Mapping[str, Any] | None
+) -> SyncOutcome:
+    decision = decide_not_found(record, snapshot, run.facts(deps.settings))
+    if run.dry_run:
+        run.decision.update(audit_of(decision))
+        return SyncOutcome(run.entity_id, "dry_run", plan=decision)
+    if decision.variant == "gone":  # the daily re-check: still gone, only the check time is kept
+        await deps.db.set_recheck(ENTITY, run.entity_id, run.now)
+        run.decision.update(audit_of(decision))
+        return SyncOutcome(run.entity_id, "deleted_in_advoware", plan=decision)
+    return await execute(deps, run, decision)
