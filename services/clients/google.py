@@ -14,7 +14,7 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from services.clients import google_paths as paths
 from services.clients.base import ClientBase
@@ -44,7 +44,7 @@ class GoogleSettings(Protocol):
     google_api_base_url: str
     google_token_url: str
     google_service_account_file: Path | None
-    google_delegation: str
+    google_delegation: Literal["owner", "employee"]
     google_calendar_owner: str
     google_timeout_seconds: float
     google_max_requests_per_second: float

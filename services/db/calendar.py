@@ -15,14 +15,21 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-from .calendar_models import CalendarEmployee, CalendarMapping, CalendarMappingExists, MappingStatus
+from services.calendar.mappings import CalendarEmployee, CalendarMapping, MappingStatus
+
 from .clock import require_utc
 from .driver import Executor
+from .models import OutboxNotification
 from .store import StoreBase
+
+
+class CalendarMappingExists(ValueError):
+    """Another mapping already holds this (Kürzel, frNr) or (calendar, event id)."""
+
 
 _TS_COLUMNS = frozenset(
     {"google_updated", "mapped_start", "mapped_end", "next_retry_at", "created_at", "updated_at",
-     "last_full_sync", "last_success"}
+     "last_full_sync", "last_success", "adopted_at"}
 )  # fmt: skip
 _DATA = [f.name for f in fields(CalendarMapping) if f.name not in ("id", "created_at", "updated_at")]
 _MAPPING_COLUMNS = ", ".join(["id", *_DATA, "created_at", "updated_at"])
@@ -67,6 +74,23 @@ class CalendarStore(StoreBase):
         """Several saves in one transaction: all of them or none."""
         async with self._driver.transaction() as tx:
             return [await self._save(tx, m) for m in mappings]
+
+    async def store_calendar_changes(
+        self,
+        saves: Sequence[CalendarMapping] = (),
+        deletes: Sequence[int] = (),
+        notices: Sequence[OutboxNotification] = (),
+    ) -> list[CalendarMapping]:
+        """What one plan applied, in one transaction: mappings removed (first, so a save may take
+        over their frNr or event id), mappings saved, and the notices the plan earned (the
+        outbox: never lost between the state and its sending). The saved mappings come back."""
+        async with self._driver.transaction() as tx:
+            for mapping_id in deletes:
+                await tx.execute("DELETE FROM calendar_mappings WHERE id = $1", mapping_id)
+            saved = [await self._save(tx, m) for m in saves]
+            if notices:
+                await self.enqueue_notifications(notices, tx)  # type: ignore[attr-defined]
+        return saved
 
     async def get_calendar_mapping(self, mapping_id: int) -> CalendarMapping | None:
         return await self._mapping_where("id = $1", mapping_id)

@@ -20,6 +20,7 @@ CREATE TABLE calendar_mappings (
     failure_count        INTEGER NOT NULL DEFAULT 0,
     next_retry_at        TIMESTAMPTZ,
     failure_reason       TEXT,
+    failed_fingerprint   TEXT,            -- both sides' content at the last failure
     created_at           TIMESTAMPTZ NOT NULL,
     updated_at           TIMESTAMPTZ NOT NULL,
     CHECK (advoware_frnr IS NOT NULL OR google_event_id IS NOT NULL)
@@ -37,5 +38,6 @@ CREATE TABLE calendar_employees (
     last_full_sync TIMESTAMPTZ,
     last_success   TIMESTAMPTZ,
     braking        BOOLEAN NOT NULL DEFAULT FALSE,  -- a safety-brake episode is open (notified once)
+    adopted_at     TIMESTAMPTZ,   -- NULL: a found calendar whose unlinked events wait for adopt --apply
     updated_at     TIMESTAMPTZ NOT NULL
 );

@@ -21,6 +21,7 @@ CREATE TABLE calendar_mappings (
     failure_count        INTEGER NOT NULL DEFAULT 0,
     next_retry_at        TEXT,
     failure_reason       TEXT,
+    failed_fingerprint   TEXT,            -- both sides' content at the last failure
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,
     CHECK (advoware_frnr IS NOT NULL OR google_event_id IS NOT NULL)
@@ -38,5 +39,6 @@ CREATE TABLE calendar_employees (
     last_full_sync TEXT,
     last_success   TEXT,
     braking        INTEGER NOT NULL DEFAULT 0,  -- a safety-brake episode is open (notified once)
+    adopted_at     TEXT,          -- NULL: a found calendar whose unlinked events wait for adopt --apply
     updated_at     TEXT NOT NULL
 );

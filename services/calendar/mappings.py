@@ -1,6 +1,7 @@
-"""Value types of the calendar sync state (SYNC_RULES §5): one mapping per appointment, one
-state row per employee. Plain frozen dataclasses: the sync computes a new one with
-`dataclasses.replace` and saves it."""
+"""Value types of the calendar sync state: one mapping per appointment, one state row per
+employee. Plain frozen dataclasses (no I/O): the pure decision reads them, the sync computes a
+new one with `dataclasses.replace` from what was applied, and the service database
+(`services/db/calendar.py`) stores them."""
 
 from __future__ import annotations
 
@@ -12,10 +13,6 @@ SourceSystem = Literal["advoware", "google"]
 MappingStatus = Literal["pending", "synced", "failed"]
 SOURCE_SYSTEMS: tuple[str, ...] = get_args(SourceSystem)
 MAPPING_STATUSES: tuple[str, ...] = get_args(MappingStatus)
-
-
-class CalendarMappingExists(ValueError):
-    """Another mapping already holds this (Kürzel, frNr) or (calendar, event id)."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +39,11 @@ class CalendarMapping:
     mapped_start: datetime | None = None
     mapped_end: datetime | None = None
     failure_count: int = 0
-    next_retry_at: datetime | None = None
+    next_retry_at: datetime | None = None  # None while failed: wait until either side changes
     failure_reason: str | None = None
+    # Both sides' content when the last failure was booked: a change of either side (another
+    # fingerprint) makes a waiting failed mapping due again.
+    failed_fingerprint: str | None = None
     id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -63,7 +63,9 @@ class CalendarMapping:
 class CalendarEmployee:
     """Per employee: the calendar id, the Google sync token (None: list in full next time),
     when the last full listing and the last successful run were, whether a safety-brake
-    episode is open (its admin notice already sent), and with whom the calendar is shared."""
+    episode is open (its admin notice already sent), with whom the calendar is shared, and
+    since when the calendar is adopted (None: a calendar the service found rather than made,
+    whose events without an Advoware link wait for `bitbylaw calendar adopt KUERZEL --apply`)."""
 
     kuerzel: str
     calendar_id: str | None = None
@@ -72,4 +74,5 @@ class CalendarEmployee:
     last_full_sync: datetime | None = None
     last_success: datetime | None = None
     braking: bool = False
+    adopted_at: datetime | None = None
     updated_at: datetime | None = None
