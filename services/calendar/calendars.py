@@ -33,6 +33,7 @@ async def ensure_calendar(
 ) -> CalendarEmployee:
     """The employee's state with its calendar id (created or found, and shared), saved."""
     kuerzel = state.kuerzel
+    shared = state.shared_with
     if state.calendar_id is None:
         calendar_id = await find_calendar(google, kuerzel)
         adopted = None
@@ -41,11 +42,25 @@ async def ensure_calendar(
             adopted = now
         else:
             log.info("calendar of %s found: adopting it", kuerzel)
-        state = await db.save_calendar_employee(replace(state, calendar_id=calendar_id, adopted_at=adopted))
-    if account.share_with and state.shared_with != account.share_with:
+            shared = await _shared_with(google, calendar_id, account.share_with)
+        state = await db.save_calendar_employee(
+            replace(state, calendar_id=calendar_id, adopted_at=adopted, shared_with=shared)
+        )
+    if account.share_with and shared != account.share_with:
         await google.insert_acl(state.calendar_id, account.share_with)
         state = await db.save_calendar_employee(replace(state, shared_with=account.share_with))
     return state
+
+
+async def _shared_with(google: Any, calendar_id: str, email: str | None) -> str | None:
+    """`email` when a found calendar is shared with it as writer (or more) already."""
+    if email is None:
+        return None
+    rules = await google.list_acl(calendar_id)
+    wanted = f"user:{email}"
+    return (
+        email if any(r.get("id") == wanted and r.get("role") in ("writer", "owner") for r in rules) else None
+    )
 
 
 async def _create(google: Any, kuerzel: str, time_zone: str) -> str:

@@ -33,6 +33,7 @@ from services.calendar.rules import Facts
 from services.calendar.times import wall_time
 from services.calendar.window import SyncWindow
 from services.clients.calls import CallLog, count_calls
+from services.clients.errors import QuotaExceeded
 from services.db import AuditEntry, AuditRecord, utc_now
 from services.sync import audit
 from services.sync.locking import LockHeld, LockLost, locked, wait_delay
@@ -133,6 +134,8 @@ class _Run:
         with count_calls() as calls:
             try:
                 outcome = await self.go(calls)
+            except QuotaExceeded as exc:  # while reading: the next tick goes on
+                outcome = EmployeeOutcome(self.kuerzel, "quota_exceeded", error=audit.safe_message(exc))
             except LockLost:
                 raise
             except Exception as exc:  # a read or the calendar failed: audit, then let the caller retry

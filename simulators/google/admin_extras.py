@@ -2,7 +2,8 @@
 
 - `POST /_admin/rate-limit` `{"count": N, "kind": "403"|"429"|"quotaExceeded"|
   "userRateLimitExceeded", "route": null}` answers the next N API calls (optionally only
-  paths matching `route`, a glob or substring) with Google's rate-limit error (G9);
+  paths matching `route`, a glob or substring, and only those of `method`) with Google's
+  rate-limit error (G9);
   `DELETE /_admin/rate-limit` clears the queue.
 - `POST /_admin/invalidate-sync-tokens` makes every issued sync token answer 410 (G4).
 - `POST /_admin/snapshot` `{"path": optional}` writes the state as JSON.
@@ -34,7 +35,8 @@ async def add_rate_limit(request: web.Request) -> web.Response:
     if kind not in RATE_LIMIT_KINDS:
         return error_response(400, f"kind must be one of {sorted(RATE_LIMIT_KINDS)}")
     count = int(body.get("count", 1))
-    state.rate_limits.append(RateLimitRule(count=count, kind=kind, route=body.get("route")))
+    method = body.get("method")
+    state.rate_limits.append(RateLimitRule(count=count, kind=kind, route=body.get("route"), method=method))
     pending = sum(rule.count for rule in state.rate_limits)
     return web.json_response({"status": "ok", "pending": pending})
 

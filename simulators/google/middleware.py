@@ -95,7 +95,7 @@ def _authorize(request: web.Request, state: GoogleState) -> None:
 
 def _rate_limit(request: web.Request, state: GoogleState) -> None:
     for rule in state.rate_limits:
-        if rule.count <= 0:
+        if rule.count <= 0 or (rule.method and rule.method.upper() != request.method):
             continue
         if (
             rule.route

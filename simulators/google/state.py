@@ -138,12 +138,13 @@ class Calendar:
 
 @dataclass
 class RateLimitRule:
-    """Answer the next `count` API calls (optionally only those whose path contains `route`)
-    with a Google rate-limit error of `kind` (G9)."""
+    """Answer the next `count` API calls (optionally only those whose path contains `route`,
+    and only those of `method`) with a Google rate-limit error of `kind` (G9)."""
 
     count: int
     kind: str
     route: str | None = None
+    method: str | None = None
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,10 @@ class CalEnv:
         return {e["id"]: e for e in listing.items if not e.get("recurringEventId")}
 
     def google_calls(self) -> Counter[str]:
-        return Counter({f"{m} {r}": n for (m, r, _s), n in self.google_sim.calls().items() if n})
+        return _by_route(self.google_sim.calls())
 
     def advo_calls(self) -> Counter[str]:
-        return Counter({f"{m} {r}": n for (m, r, _s), n in self.advo_sim.core.calls.items() if n})
+        return _by_route(dict(self.advo_sim.core.calls))
 
     def writes(self) -> int:
         data = [*self.google_calls().items(), *self.advo_calls().items()]
@@ -118,6 +118,13 @@ class CalEnv:
 
     async def mappings(self, kuerzel: str = "SB") -> list[Any]:
         return await self.db.list_calendar_mappings(kuerzel)
+
+
+def _by_route(calls: dict[tuple[str, str, int], int]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for (method, route, _status), n in calls.items():
+        out[f"{method} {route}"] += n
+    return out
 
 
 @pytest.fixture
