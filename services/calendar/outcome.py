@@ -88,17 +88,21 @@ def fail(
     plan: Plan, base: CalendarMapping, reason: str, booking: Booking, earned: tuple[Notify, ...]
 ) -> Outcome:
     count = base.failure_count + 1
+    observed = plan.observed
+    if observed.startswith("none|") and base.advoware_frnr is not None:
+        # The Termin POST applied (its link PATCH did not): the next run sees the Termin.
+        observed = f"{base.advoware_fingerprint}|{observed.split('|', 1)[1]}"
     failed = replace(
         base,
         status="failed",
         failure_count=count,
         next_retry_at=retry_at(booking.policy, count, booking.now),
         failure_reason=reason[:1000],
-        failed_fingerprint=plan.observed or base.failed_fingerprint,
+        failed_fingerprint=observed or base.failed_fingerprint,
     )
     out = list(earned)
     if count == booking.policy.max_failures:
-        out.append(notices.permanent(booking.kuerzel, plan.ref, reason, plan.observed, booking.recipient))
+        out.append(notices.permanent(booking.kuerzel, plan.ref, reason, observed, booking.recipient))
     return Outcome(save=failed, notices=tuple(out), error=reason)
 
 

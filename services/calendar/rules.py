@@ -193,6 +193,8 @@ class Pair:
             return self.not_expressible(a, str(g.reason))
         link_missing = self.event is not None and linked_frnr(self.event) != m.advoware_frnr
         if not a_changed and not g_changed:
+            if self.event is None and m.status != "synced":
+                return None  # not due: its event was not fetched, so nothing is known to be done
             if link_missing:
                 return self.plan(
                     "link_google",
