@@ -32,11 +32,12 @@ def _notice(kuerzel: str, kind: str, key: str, recipient: str | None, text: str,
 
 
 def conflict(
-    kuerzel: str, ref: str, owner: str, contents: tuple[str, str], recipient: str | None, requires: str
+    kuerzel: str, ref: str, winner: str, contents: tuple[str, str], recipient: str | None, requires: str
 ) -> Notify:
+    """Both sides changed (or one deleted what the other changed): `winner`'s version stays."""
     text = (
         f"Kalender {kuerzel}, {ref}: in Advoware und in Google geändert; die Fassung aus "
-        f"{OWNER_NAMES[owner]} (führendes System) wurde übernommen."
+        f"{OWNER_NAMES[winner]} wurde übernommen, die andere Änderung verworfen."
     )
     return _notice(kuerzel, CONFLICT, f"{ref}:{value_hash(*contents)}", recipient, text, requires)
 

@@ -131,14 +131,17 @@ def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | 
     if t_state in ("left_behind", "unconfirmed", "outside"):
         return None
     if t_state in ("gone", "moved"):
-        if e_state in ("seen", "unchanged"):
-            return pair.plan(
-                "delete_google",
-                [delete_event(facts.calendar_id, str(mapping.google_event_id))],
-                remove=True,
-                detail={"reason": f"Termin {t_state} in Advoware"},
+        if e_state not in ("seen", "unchanged"):
+            return pair.plan("forget", remove=True)
+        actions: list[Action] = [delete_event(facts.calendar_id, str(mapping.google_event_id))]
+        if g is not None and g.fp != mapping.google_fingerprint:  # edited in Google meanwhile: lost
+            contents = ("deleted", str(g.fp or g.reason))
+            actions.append(
+                notices.conflict(facts.kuerzel, pair.ref, "advoware", contents, facts.to_notify, GOOGLE)
             )
-        return pair.plan("forget", remove=True)
+        return pair.plan(
+            "delete_google", actions, remove=True, detail={"reason": f"Termin {t_state} in Advoware"}
+        )
     if t_state == "none":  # a Google-born event whose Termin POST did not get through
         if e_state == "deleted":
             return pair.plan("forget", remove=True)
@@ -239,9 +242,13 @@ class Pair:
             notice = notices.restored(facts.kuerzel, self.ref, stamp, facts.to_notify, GOOGLE)
             call = restore_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel)
             return self.plan("restore_google", [call, notice], on_success=agreed(a))
-        return self.plan(
-            "delete_advoware", [delete_termin(self.frnr)], remove=True, detail={"reason": "deleted in Google"}
-        )
+        actions: list[Action] = [delete_termin(self.frnr)]
+        if a.fingerprint() != m.advoware_fingerprint:  # edited in Advoware meanwhile: that edit is lost
+            contents = (a.fingerprint(), "deleted")
+            actions.append(
+                notices.conflict(facts.kuerzel, self.ref, "google", contents, facts.to_notify, ADVOWARE)
+            )
+        return self.plan("delete_advoware", actions, remove=True, detail={"reason": "deleted in Google"})
 
     def not_expressible(self, a: Appointment, reason: str) -> Plan:
         facts = self.facts

@@ -6,6 +6,7 @@ Advoware user editing Termine, the employee editing his Google calendar) and wha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ from services.db import Database, open_database
 from services.sync.policy import RetryPolicy
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock, advoware_client, espocrm_client
 from tests.clients.conftest import make_google_client
-from tests.fixtures.advoware_sim import AdvowareSim, advoware_sim  # noqa: F401
-from tests.fixtures.espocrm_sim import EspoSimHandle, espocrm_sim  # noqa: F401
-from tests.fixtures.google_sim import OWNER, GoogleSim, google_sim  # noqa: F401
+from tests.fixtures.advoware_sim import AdvowareSim, start_advoware_sim
+from tests.fixtures.espocrm_sim import EspoSimHandle, start_espocrm_sim
+from tests.fixtures.google_sim import OWNER, GoogleSim, start_google_sim
 
 ADMIN = "1"
 SB_USER = "user-sabine"
@@ -127,18 +128,29 @@ def _by_route(calls: dict[tuple[str, str, int], int]) -> Counter[str]:
     return out
 
 
-@pytest.fixture
-async def holder() -> AsyncIterator[SessionHolder]:
-    h = SessionHolder()
-    yield h
-    await h.close()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(f"sqlite:///{tmp_path}/s.db") as database:
-        await database.migrate()
-        yield database
+@contextlib.asynccontextmanager
+async def calendar_env(data_dir: Path, settings: CalendarSettings) -> AsyncIterator[CalEnv]:
+    """The three simulators on free ports, a SQLite service database in `data_dir`, the service."""
+    async with contextlib.AsyncExitStack() as stack:
+        advo_sim = await stack.enter_async_context(start_advoware_sim())
+        espo_sim = await stack.enter_async_context(start_espocrm_sim())
+        google_sim = await start_google_sim()
+        stack.push_async_callback(google_sim.running.stop)
+        holder = SessionHolder()
+        stack.push_async_callback(holder.close)
+        db = await stack.enter_async_context(open_database(f"sqlite:///{data_dir}/s.db"))
+        await db.migrate()
+        for kuerzel, name in (("SB", "Beispiel"), ("AI", "Illing")):
+            advo_sim.state.add_employee(kuerzel, name, "Test")
+        clock = FakeClock(START)
+        lock = MemoryLock(clock)
+        google = make_google_client(google_sim, holder, subject=OWNER)
+        espo = espocrm_client(espo_sim, holder)
+        service = CalendarSyncService(
+            google, advoware_client(advo_sim, holder), espo, db, lock, settings, clock
+        )
+        user = advoware_client(advo_sim, holder)
+        yield CalEnv(service, advo_sim, google_sim, espo_sim, db, lock, clock, user, google)
 
 
 @pytest.fixture
@@ -147,25 +159,9 @@ def cal_settings() -> CalendarSettings:
 
 
 @pytest.fixture
-async def cal(
-    advoware_sim: AdvowareSim,  # noqa: F811
-    google_sim: GoogleSim,  # noqa: F811
-    espocrm_sim: EspoSimHandle,  # noqa: F811
-    holder: SessionHolder,
-    db: Database,
-    cal_settings: CalendarSettings,
-) -> CalEnv:
-    for kuerzel, name in (("SB", "Beispiel"), ("AI", "Illing")):
-        advoware_sim.state.add_employee(kuerzel, name, "Test")
-    clock = FakeClock(START)
-    lock = MemoryLock(clock)
-    google = make_google_client(google_sim, holder, subject=OWNER)
-    advoware = advoware_client(advoware_sim, holder)
-    service = CalendarSyncService(
-        google, advoware, espocrm_client(espocrm_sim, holder), db, lock, cal_settings, clock
-    )
-    user = advoware_client(advoware_sim, holder)
-    return CalEnv(service, advoware_sim, google_sim, espocrm_sim, db, lock, clock, user, google)
+async def cal(tmp_path: Path, cal_settings: CalendarSettings) -> AsyncIterator[CalEnv]:
+    async with calendar_env(tmp_path, cal_settings) as env:
+        yield env
 
 
 async def until(predicate: Any, timeout: float = 5.0) -> None:
