@@ -122,7 +122,9 @@ def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | 
     a = read_termin(termin) if t_state == "present" and termin is not None else None
     g = read_event(event) if e_state == "seen" and event is not None else None
     if mapping.status == "synced" and e_state == "unchanged" and a is not None:
-        if a.fp == mapping.advoware_fingerprint:
+        # An incremental listing may bring only instances of a series (an occurrence moved or
+        # cancelled) and not its master: those are a Google change all the same.
+        if a.fp == mapping.advoware_fingerprint and not view.exceptions.get(str(mapping.google_event_id)):
             return None  # the no-op path: nothing changed on either side
     key = observed_key(mapping, a or t_state, g or e_state)
     if mapping.status == "failed" and not is_open(mapping, facts.now) and key == mapping.failed_fingerprint:

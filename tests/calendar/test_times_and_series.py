@@ -186,3 +186,38 @@ async def test_advoware_owned_series_exceptions_in_google_are_put_back(cal: CalE
     (notice,) = await cal.notices("change_reverted")
     assert notice["userId"] == SB_USER
     await assert_quiet(cal)  # the echo of the put-back instances asks for nothing
+
+
+@pytest.mark.parametrize("owner", ["advoware", "google"])
+async def test_an_occurrence_changed_alone_is_seen_though_the_listing_lacks_its_master(
+    cal: CalEnv, owner: str
+) -> None:
+    """Found by the state machine: once the series' own echo is consumed, the incremental listing
+    of a moved occurrence holds only the instance; the no-op path took it for 'nothing changed'."""
+    if owner == "advoware":
+        frnr = await cal.termin(**CASES["weekly across March"])
+        await cal.sync()
+        calendar, master_id = await cal.calendar_id(), f"adv{frnr}"
+    else:
+        calendar, master_id, frnr = await google_series(cal)
+    await assert_quiet(cal)  # the listing's echo of the series is consumed
+    google = cal.owner.delegate(SB)
+    moved = (await google.list_instances(calendar, master_id))[1]
+    day = moved["start"]["dateTime"][:10]
+    await google.patch_event(calendar, moved["id"], {
+        "start": {"dateTime": f"{day}T18:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": f"{day}T19:00:00", "timeZone": "Europe/Berlin"},
+    })  # fmt: skip
+    outcome = await cal.sync()
+    instance = await cal.owner.get_event(calendar, moved["id"])
+    if owner == "advoware":
+        assert outcome.done == {"revert_google": 1}
+        assert instance["start"]["dateTime"][11:16] == "10:00"
+        assert len(await cal.notices("change_reverted")) == 1
+        await assert_quiet(cal)
+    else:
+        assert outcome.failed == 1 and instance["start"]["dateTime"][11:16] == "18:00"
+        (mapping,) = await cal.mappings()
+        assert mapping.status == "failed" and "moved occurrence" in str(mapping.failure_reason)
+        assert len(await cal.notices("manual_action")) == 1
+    assert list(await cal.events()) == [master_id] and list(cal.termine()) == [frnr]
