@@ -116,6 +116,15 @@ def observed_key(mapping: CalendarMapping, termin: Read | str, event: Read | str
     return f"{a}|{previous[1] if g == 'unchanged' else g}"
 
 
+def unapplied_google(mapping: CalendarMapping) -> str | None:
+    """The Google content a failed mapping last saw and could not apply (its event is not in this
+    run's incremental listing, as the failed run consumed the change), else None."""
+    if mapping.status != "failed" or not mapping.failed_fingerprint:
+        return None
+    seen = mapping.failed_fingerprint.split("|", 1)[-1]
+    return None if seen in ("deleted", "none", "unchanged", "?", "") else seen
+
+
 def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | None:
     t_state, termin = view.termin_state(mapping)
     e_state, event = view.event_state(mapping)
@@ -136,8 +145,9 @@ def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | 
         if e_state not in ("seen", "unchanged"):
             return pair.plan("forget", remove=True)
         actions: list[Action] = [delete_event(facts.calendar_id, str(mapping.google_event_id))]
-        if g is not None and g.fp != mapping.google_fingerprint:  # edited in Google meanwhile: lost
-            contents = ("deleted", str(g.fp or g.reason))
+        google = (g.fp or g.reason) if g is not None else unapplied_google(mapping)
+        if google is not None and google != mapping.google_fingerprint:  # edited in Google: lost
+            contents = ("deleted", str(google))
             actions.append(
                 notices.conflict(facts.kuerzel, pair.ref, "advoware", contents, facts.to_notify, GOOGLE)
             )

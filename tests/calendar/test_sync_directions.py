@@ -136,3 +136,27 @@ async def test_a_refused_advoware_write_fails_the_mapping_with_one_notice(cal: C
     assert termin["text"] == "geändert"
     (mapping,) = await cal.mappings()
     assert mapping.status == "synced" and mapping.failure_count == 0
+
+
+async def test_a_google_edit_that_failed_to_reach_advoware_is_not_lost_silently_by_a_delete(
+    cal: CalEnv,
+) -> None:
+    """Found by the state machine: the failed PUT's run consumed the Google change from the
+    incremental listing; when the Termin was then deleted in Advoware, the event went without the
+    conflict notice, as the run no longer saw the edit."""
+    await cal.sync()
+    google = await employee_google(cal)
+    calendar = await cal.calendar_id()
+    created = await google.insert_event(calendar, google_meeting("2026-03-12", "Original"))
+    await cal.sync()
+    (frnr,) = cal.termine()
+    await google.patch_event(calendar, created["id"], {"summary": "Google-Fassung"})
+    await set_faults(cal.advo_sim.url.rstrip("/"), {"method": "PUT", "route": "*/Termine/*", "status": 503})
+    assert (await cal.sync()).failed == 1
+    await set_faults(cal.advo_sim.url.rstrip("/"))
+    await cal.advoware.delete_termin(frnr)
+    outcome = await cal.sync()  # the retry is not due: the event is not fetched
+    assert outcome.done == {"delete_google": 1}
+    assert await cal.events() == {} and cal.termine() == {}
+    (notice,) = await cal.notices("conflict")
+    assert notice["userId"] == SB_USER and notice["data"]["frnr"] == frnr
