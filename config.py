@@ -27,6 +27,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
@@ -103,6 +104,31 @@ def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+def _kuerzel(value: Any) -> str:
+    kuerzel = str(value).strip().upper()
+    if not (kuerzel.isalnum() and len(kuerzel) <= 10):
+        raise ValueError("a Kürzel is 1-10 letters or digits")
+    return kuerzel
+
+
+def _kuerzel_list(value: Any) -> Any:
+    """Comma-separated Kürzel (`SB,AI`), upper-cased; empty: none."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return items
+    return tuple(_kuerzel(k) for k in items if str(k).strip())
+
+
+def _kuerzel_map(value: Any) -> Any:
+    """A JSON object Kürzel -> text, keys upper-cased."""
+    parsed = _json_value(value)
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise ValueError('must be a JSON object such as {"SB": "espocrm-user-id"}')
+    return {_kuerzel(k): v for k, v in parsed.items()}
+
+
 def _time_zone(value: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -121,6 +147,8 @@ Count = Annotated[int, Field(ge=0)]
 AtLeastOne = Annotated[int, Field(ge=1)]
 SecretMap = Annotated[dict[str, SecretStr], NoDecode, BeforeValidator(_json_map)]
 DirList = Annotated[list[str], NoDecode, BeforeValidator(_dir_list)]
+KuerzelList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_kuerzel_list)]
+KuerzelMap = Annotated[dict[str, str], NoDecode, BeforeValidator(_kuerzel_map)]
 
 # What the simulators listen on by default: a production setting left at one of these talks to
 # nothing real (warned at start-up, see `settings_warnings`).
@@ -233,6 +261,27 @@ class Settings(BaseSettings):
     google_timeout_seconds: Positive = Field(30.0, alias="GOOGLE_TIMEOUT_SECONDS")
     google_max_requests_per_second: Positive = Field(10.0, alias="GOOGLE_MAX_REQUESTS_PER_SECOND")
 
+    # -- calendar sync -----------------------------------------------------------------------
+    calendar_cron: str = Field("*/15 * * * *", alias="CALENDAR_CRON")
+    calendar_sync_past_days: Count = Field(30, alias="CALENDAR_SYNC_PAST_DAYS")
+    calendar_sync_future_days: Count = Field(365, alias="CALENDAR_SYNC_FUTURE_DAYS")
+    # Comma-separated Kürzel (upper-cased); empty: every active employee.
+    calendar_sync_kuerzel: KuerzelList = Field((), alias="CALENDAR_SYNC_KUERZEL")
+    # JSON map Kürzel -> EspoCRM user id notified about that employee's calendar (else the admin).
+    calendar_notify_users: KuerzelMap = Field(default_factory=dict, alias="CALENDAR_NOTIFY_USERS")
+    calendar_lock_ttl_seconds: Positive = Field(60.0, alias="CALENDAR_LOCK_TTL_SECONDS")
+    calendar_google_deletes: Literal["restore", "propagate"] = Field(
+        "restore", alias="CALENDAR_GOOGLE_DELETES"
+    )
+    calendar_mass_change_max_events: Count = Field(20, alias="CALENDAR_MASS_CHANGE_MAX_EVENTS")
+    calendar_mass_change_max_percent: Annotated[float, Field(ge=0, le=100)] = Field(
+        25.0, alias="CALENDAR_MASS_CHANGE_MAX_PERCENT"
+    )
+    # owner: every calendar in GOOGLE_CALENDAR_OWNER's account, shared with its employee by ACL;
+    # employee: each calendar in the employee's own account (subject = Mitarbeiter email).
+    google_delegation: Literal["owner", "employee"] = Field("owner", alias="GOOGLE_DELEGATION")
+    google_calendar_owner: str = Field("", alias="GOOGLE_CALENDAR_OWNER")
+
     # -- Advoware proxy and other authenticated endpoints ----------------------------------------
     # Comma-separated keys accepted in X-API-Key / apikey / Authorization: Bearer.
     proxy_api_keys: SecretStr = Field(SecretStr(""), alias="PROXY_API_KEYS")
@@ -277,6 +326,16 @@ class Settings(BaseSettings):
         if not steps or any(v <= 0 for v in steps):
             raise ValueError("at least one positive number of minutes")
         return value
+
+    @model_validator(mode="after")
+    def _calendar_owner_for_owner_mode(self) -> Settings:
+        if (
+            self.google_service_account_file
+            and self.google_delegation == "owner"
+            and not self.google_calendar_owner
+        ):
+            raise ValueError("GOOGLE_CALENDAR_OWNER is required when GOOGLE_DELEGATION=owner")
+        return self
 
     def retry_schedule(self) -> tuple[float, ...]:
         return tuple(float(v) for v in self.sync_retry_schedule_minutes.split(",") if v.strip())
@@ -330,9 +389,11 @@ def _env_name(field: str) -> str:
 def describe_errors(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
-        name = _env_name(str(error["loc"][0])) if error["loc"] else "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"invalid setting {name}: {message}")
+        if not error["loc"]:  # a rule across settings names them in its message
+            lines.append(f"invalid settings: {message}")
+            continue
+        lines.append(f"invalid setting {_env_name(str(error['loc'][0]))}: {message}")
     return lines
 
 

@@ -16,7 +16,13 @@ from config import ENV_FILE_VARIABLE, Settings, get_settings, load_settings
 from engine.logs import configure_logging
 from services.webhook_subscriptions import wanted_subscriptions
 from simulators.espocrm import WebhookSubscriptionConfig
-from simulators.runner import Simulators, seed_demo_data, start_simulators
+from simulators.runner import (
+    GOOGLE_KEY_FILE,
+    SANDBOX_CALENDAR_OWNER,
+    Simulators,
+    seed_demo_data,
+    start_simulators,
+)
 
 from . import wiring
 
@@ -68,6 +74,9 @@ def sandbox_values(base: Settings, sims: Simulators, data_dir: Path) -> dict[str
         "ESPOCRM_API_KEY": sims.espocrm_config.api_key,
         "GOOGLE_API_BASE_URL": sims.google_api_url,
         "GOOGLE_TOKEN_URL": sims.google.url + "/token",
+        "GOOGLE_SERVICE_ACCOUNT_FILE": str(sims.google_key_file or data_dir / GOOGLE_KEY_FILE),
+        "GOOGLE_DELEGATION": "owner",
+        "GOOGLE_CALENDAR_OWNER": SANDBOX_CALENDAR_OWNER,
         "PROXY_API_KEYS": proxy_keys,
         "CONSOLE_PASSWORD": base.console_password.get_secret_value() or SANDBOX_CONSOLE_PASSWORD,
         # The simulator signs its webhooks with this secret; the service verifies them.
@@ -157,10 +166,16 @@ async def _wait_for_signal() -> None:
 
 
 async def _start_simulators(
-    base: Settings, seed: bool, webhooks: list[WebhookSubscriptionConfig]
+    base: Settings, seed: bool, webhooks: list[WebhookSubscriptionConfig], data_dir: Path
 ) -> Simulators:
     ports = (base.simulator_advoware_port, base.simulator_espocrm_port, base.simulator_google_port)
-    sims = await start_simulators(base.simulator_host, ports, base.snapshot_dir(), webhooks)
+    sims = await start_simulators(
+        base.simulator_host,
+        ports,
+        base.snapshot_dir(),
+        webhooks,
+        google_key_file=data_dir / GOOGLE_KEY_FILE,
+    )
     if seed:
         try:
             await seed_demo_data(sims)
@@ -171,7 +186,7 @@ async def _start_simulators(
 
 
 async def _sandbox(base: Settings, data_dir: Path, seed: bool) -> None:
-    sims = await _start_simulators(base, seed, sandbox_webhooks(base))
+    sims = await _start_simulators(base, seed, sandbox_webhooks(base), data_dir)
     try:
         settings, settings_path = sandbox_settings(base, sims, data_dir)
         engine = wiring.make_engine(settings, role="all", backend_kind="embedded")
@@ -199,11 +214,15 @@ def sandbox(
     asyncio.run(_sandbox(base, data_dir or base.data_path() / "sandbox", seed))
 
 
-async def _simulate(base: Settings, seed: bool) -> None:
-    sims = await _start_simulators(base, seed, [])
+async def _simulate(base: Settings, seed: bool, data_dir: Path) -> None:
+    sims = await _start_simulators(base, seed, [], data_dir)
     try:
         typer.echo(
             f"Advoware {sims.advoware_url}\nEspoCRM  {sims.espocrm_api_url}\nGoogle   {sims.google_api_url}"
+        )
+        typer.echo(
+            f"Google service-account key (GOOGLE_SERVICE_ACCOUNT_FILE): {sims.google_key_file}; "
+            f"calendar owner {SANDBOX_CALENDAR_OWNER}"
         )
         typer.echo("Admin API under /_admin on each. Stop with Ctrl-C.")
         await _wait_for_signal()
@@ -211,11 +230,16 @@ async def _simulate(base: Settings, seed: bool) -> None:
         await sims.stop()
 
 
-def simulate(seed: bool = typer.Option(False, help="seed demo data")) -> None:
+def simulate(
+    seed: bool = typer.Option(False, help="seed demo data"),
+    data_dir: Path = typer.Option(
+        Path("data/simulators"), help="where the generated Google service-account key is kept"
+    ),
+) -> None:
     """Start the three simulators alone (ports from SIMULATOR_*_PORT)."""
     base = get_settings()
     configure_logging(base.log_level)
-    asyncio.run(_simulate(base, seed))
+    asyncio.run(_simulate(base, seed, data_dir))
 
 
 def register(app: typer.Typer) -> None:

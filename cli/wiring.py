@@ -97,7 +97,7 @@ async def connected_backend(
 
 def cron_overrides(settings: Settings) -> dict[str, str]:
     """Cron expressions the deployment sets (a step's `cron(..., override=NAME)`)."""
-    return {"BETEILIGTE_CRON": settings.beteiligte_cron}
+    return {"BETEILIGTE_CRON": settings.beteiligte_cron, "CALENDAR_CRON": settings.calendar_cron}
 
 
 def load(settings: Settings) -> list[Step]:
@@ -120,7 +120,10 @@ def edge_limits(settings: Settings) -> EdgeLimits:
 
 def api_info() -> dict[str, str]:
     """Title, version and description of the OpenAPI document."""
-    about = "EspoCRM webhooks, the authenticated Advoware proxy, health and metrics of bitbylaw."
+    about = (
+        "EspoCRM webhooks, the authenticated Advoware proxy, the calendar trigger, health and metrics "
+        "of bitbylaw."
+    )
     return {"title": "bitbylaw", "version": service_version(), "description": about}
 
 

@@ -300,13 +300,13 @@ class HttpApp:
                 api.params = trigger.query.model_validate(api.query)
             except ValidationError as exc:
                 return error(422, "validation_failed", validation_details(exc, "query"))
-        if trigger.body is not None:
+        if trigger.body is not None and (body is not None or trigger.body_required):
             if body is None:
                 return error(400, "missing_body", "a JSON body is required")
             try:
                 body = trigger.body.model_validate(body)
             except ValidationError as exc:
-                return error(422, "validation_failed", validation_details(exc))
+                return error(trigger.invalid_status, "validation_failed", validation_details(exc))
         api.body = body
         return None
 

@@ -116,7 +116,8 @@ def _operation(
     if trigger.method in BODY_METHODS:
         if trigger.body is not None:
             schema = refs[(trigger.body, "validation")]
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+            content = {"application/json": {"schema": schema}}
+            op["requestBody"] = {"required": trigger.body_required, "content": content}
         else:
             op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {}}}}
     if trigger.auth is not None:
@@ -150,8 +151,12 @@ def _engine_refusals(trigger: HttpTrigger) -> dict[str, str]:
         refusals["401"] = f"{trigger.auth.detail} (checked before the body is parsed)"
     if trigger.method in BODY_METHODS:
         refusals["415"] = "the body is not application/json"
-    if trigger.body is not None or trigger.query is not None:
+    if trigger.query is not None or (trigger.body is not None and trigger.invalid_status == 422):
         refusals["422"] = "the query or body failed validation; `detail` lists the fields"
+    if trigger.body is not None and trigger.invalid_status != 422:
+        status = str(trigger.invalid_status)
+        text = "the body failed validation; `detail` lists the fields"
+        refusals[status] = f"{refusals[status]}; {text}" if status in refusals else text
     return refusals
 
 

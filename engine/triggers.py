@@ -78,6 +78,10 @@ class HttpTrigger:
     # status ("200", "default", ...) → what the handler answers; the engine's own refusals
     # (400, 401, 408, 413, 415, 422, 500, 504) are added to the OpenAPI document by the engine.
     responses: Mapping[str, Reply] = field(default_factory=dict, hash=False)
+    # False: no body (or an empty one) reaches the handler as `body=None` instead of a 400.
+    body_required: bool = True
+    # The status of a body that fails validation (an endpoint's contract may want 400).
+    invalid_status: int = 422
     kind: Literal["http"] = "http"
 
     def describe(self) -> str:
@@ -118,14 +122,17 @@ def http(
     query: type[BaseModel] | None = None,
     auth: HttpAuth | None = None,
     responses: Mapping[int | str, Reply | type[BaseModel]] | None = None,
+    body_required: bool = True,
+    invalid_status: int = 422,
 ) -> HttpTrigger:
     """`responses` maps a status (or "default") to a Reply or a model (described by its
-    docstring)."""
+    docstring). `body_required=False` lets an empty body through as None; `invalid_status` is
+    the answer to a body that fails validation."""
     replies = {
         str(status): r if isinstance(r, Reply) else Reply((r.__doc__ or "").strip() or "OK", r)
         for status, r in (responses or {}).items()
     }
-    return HttpTrigger(method.upper(), path, body, query, auth, replies)
+    return HttpTrigger(method.upper(), path, body, query, auth, replies, body_required, invalid_status)
 
 
 def queue(

@@ -12,7 +12,12 @@ SYNC_OUTCOMES = Counter(
     "bitbylaw_sync_outcomes_total", "Sync runs by entity and outcome", ["entity", "status"]
 )
 # Outcomes an operator must hear about: logged at warning, alerted on (docs/prometheus/alerts.yml).
-FAILURE_STATUSES = ("failed", "permanently_failed", "manual_action", "invalid", "duplicate_suspected")
+# The calendar's per-employee runs add theirs: some appointments failed, the safety brake held the
+# run back, Google's quota ran out.
+FAILURE_STATUSES = (
+    "failed", "permanently_failed", "manual_action", "invalid", "duplicate_suspected",
+    "partial", "braked", "quota_exceeded",
+)  # fmt: skip
 
 
 def init_outcomes(entity: str) -> None:

@@ -112,6 +112,25 @@ async def beteiligte_service(ctx: Any) -> Any:
     return service
 
 
+async def calendar_service(ctx: Any) -> Any:
+    """The calendar sync of this process, from its composition root; Google tokens are cached in
+    the engine's state per principal (the delegated user), the Advoware token as for parties."""
+    service = ctx.resources.get("calendar_service")
+    if service is None:
+        from services.calendar.compose import build_service
+
+        service = build_service(
+            settings_of(ctx),
+            session=shared_session(),
+            token_cache=StateTokenCache(ctx.state),
+            google_token_caches=lambda principal: StateTokenCache(ctx.state, "google", principal),
+            db=await database(ctx),
+            lock=ctx.locks,
+        )
+        ctx.resources["calendar_service"] = service
+    return service
+
+
 async def beteiligte_health(ctx: Any) -> dict[str, Any]:
     """`/health`'s part of the party sync (permanently failed parties, locks held too long)."""
     check = ctx.resources.get("beteiligte_health")

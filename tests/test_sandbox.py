@@ -4,6 +4,7 @@ cleanly."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -87,10 +88,45 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
             break
         time.sleep(0.1)
     assert record.get("syncStatus") == "clean" and record.get("betnr"), record.get("syncStatus")
+    # The sandbox made its own service-account key; with it, google-auth gets tokens for the
+    # calendar owner and for every seeded employee, and nobody else.
+    key_file = tmp_path / "sandbox" / "google-service-account.json"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    asyncio.run(_google_with_sandbox_key(key_file, google, [e["email"] for e in employees]))
     cli_beside_the_sandbox(proc, tmp_path, party_id)
     proc.signal(signal.SIGINT)
     assert proc.wait(30) == 0
     assert "engine stopped" in proc.output()
+
+
+async def _google_with_sandbox_key(key_file, port: int, emails: list[str]) -> None:
+    from services.clients import (
+        GoogleCalendarClient,
+        InMemoryTokenCache,
+        ServiceAccount,
+        SessionHolder,
+        Unauthorized,
+    )
+    from simulators.runner import SANDBOX_CALENDAR_OWNER
+
+    holder = SessionHolder()
+    try:
+        client = GoogleCalendarClient(
+            base_url=f"http://127.0.0.1:{port}/calendar/v3",
+            session=holder,
+            service_account=ServiceAccount.from_file(key_file),  # the file's own token_uri
+            token_caches=lambda _p: InMemoryTokenCache(),
+            subject=SANDBOX_CALENDAR_OWNER,
+        )
+        calendar = await client.insert_calendar("SB", "Europe/Berlin")
+        await client.insert_acl(calendar["id"], emails[0])
+        assert calendar["id"] in [c["id"] for c in await client.delegate(emails[0]).list_calendars()]
+        for email in emails:
+            await client.delegate(email).list_calendars()
+        with pytest.raises(Unauthorized):
+            await client.delegate("fremd@example.org").list_calendars()
+    finally:
+        await holder.close()
 
 
 def cli_beside_the_sandbox(proc: ServiceProcess, tmp_path, party_id: str) -> None:
@@ -125,7 +161,8 @@ def cli_beside_the_sandbox(proc: ServiceProcess, tmp_path, party_id: str) -> Non
     assert len(hooks) == 3 and all(h["secret_in_settings"] and h["skip_own"] for h in hooks)
     check = cli("check")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert [line.split()[0] for line in check.stdout.splitlines()] == ["ok"] * 7 + ["skip"], check.stdout
+    # The sandbox's own service-account key makes the Google check pass too.
+    assert [line.split()[0] for line in check.stdout.splitlines()] == ["ok"] * 8, check.stdout
     assert not (elsewhere / "data").exists()
 
 

@@ -19,16 +19,22 @@ from services.health import SyncHealth
 from services.sync.policy import RetryPolicy
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The one retry policy (schedule, max failures, auto-reset) of parties, bank accounts and
+    calendar mappings."""
+    return RetryPolicy(
+        schedule_minutes=settings.retry_schedule(),
+        max_failures=settings.sync_max_failures,
+        auto_reset_hours=settings.sync_auto_reset_hours,
+        stale_hours=settings.beteiligte_stale_hours,
+    )
+
+
 def sync_settings(settings: Settings) -> SyncSettings:
     return SyncSettings(
         admin_user_id=settings.espocrm_admin_user_id,
         policy=settings.beteiligte_conflict_policy,
-        retry=RetryPolicy(
-            schedule_minutes=settings.retry_schedule(),
-            max_failures=settings.sync_max_failures,
-            auto_reset_hours=settings.sync_auto_reset_hours,
-            stale_hours=settings.beteiligte_stale_hours,
-        ),
+        retry=retry_policy(settings),
         lock_ttl_s=settings.beteiligte_lock_ttl_seconds,
         lock_retry_initial_s=settings.beteiligte_lock_retry_initial_seconds,
         lock_retry_max_s=settings.beteiligte_lock_retry_max_seconds,

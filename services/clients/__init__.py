@@ -12,6 +12,7 @@ from services.clients.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    FullSyncRequired,
     Gone,
     NotFound,
     OutcomeUnknown,
@@ -24,6 +25,7 @@ from services.clients.errors import (
 )
 from services.clients.espocrm import EspoCrmClient
 from services.clients.google import EventList, GoogleCalendarClient
+from services.clients.google_auth import ServiceAccount
 from services.clients.ratelimit import TokenBucket
 from services.clients.retry import RetryPolicy
 from services.clients.session import SessionHolder, close_shared_session, shared_session
@@ -41,6 +43,7 @@ __all__ = [
     "EspoCrmClient",
     "EventList",
     "Forbidden",
+    "FullSyncRequired",
     "Gone",
     "GoogleCalendarClient",
     "InMemoryTokenCache",
@@ -52,6 +55,7 @@ __all__ = [
     "RawResponse",
     "RetryPolicy",
     "ServerError",
+    "ServiceAccount",
     "SessionHolder",
     "TokenBucket",
     "TokenCache",

@@ -183,10 +183,20 @@ class AdvowareClient(ClientBase):
         (lowercase): `frNr` would be ignored and return everything (A18)."""
         return await self._many(paths.TERMINE, {"kuerzel": kuerzel, "von": von, "bis": bis, "frnr": frnr})
 
+    async def get_termin(self, frnr: int) -> JsonDict | None:
+        """The appointment `frnr` of whichever employee, or None when it is gone: the check
+        before a delete is propagated (SYNC_RULES §5). Re-filtered here, as a server that
+        ignored the filter (A18) would answer every appointment."""
+        found = await self._many(paths.TERMINE, {"frnr": int(frnr)})
+        return next((t for t in found if t.get("frNr") == int(frnr)), None)
+
     async def create_termin(self, payload: JsonDict) -> JsonDict:
+        """Object with the new `frNr`. Not idempotent: raises OutcomeUnknown after a
+        timeout/5xx (recover by looking for the appointment, never by POSTing again)."""
         return await self._one("POST", paths.TERMINE, payload)
 
     async def update_termin(self, frnr: int, payload: JsonDict) -> JsonDict:
+        """The stored appointment with its new `rowId`; fields not in `payload` are kept."""
         return await self._one("PUT", paths.TERMIN, payload, frnr=frnr)
 
     async def delete_termin(self, frnr: int) -> None:

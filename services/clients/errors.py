@@ -71,6 +71,10 @@ class Gone(ApiError):
     """410: Google sync token expired (full resync needed, G4) or event already deleted (G8)."""
 
 
+class FullSyncRequired(Gone):
+    """Google 410 `fullSyncRequired` on an incremental listing: drop the sync token (G4)."""
+
+
 class PreconditionFailed(ApiError):
     """412: stale `If-Match` etag (G5)."""
 

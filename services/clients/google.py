@@ -1,30 +1,33 @@
 """Client of the Google Calendar API v3 (EXTERNAL_SYSTEMS 3): calendars and events.
 
 Rate-limit answers are recognised by their reason (G9): 403 `rateLimitExceeded` /
-`userRateLimitExceeded` count as 429 and are retried; 403 `quotaExceeded` is not. A 410 on an
-incremental list raises `Gone`: the caller drops its sync token and lists in full (G4). Event
-inserts with a client-chosen base32hex id are idempotent: a 409 on a retried attempt means the
-first attempt got through, and the stored event is returned.
+`userRateLimitExceeded` count as 429 and are retried; 403 `quotaExceeded` raises
+`QuotaExceeded`. A 410 on an incremental list raises `FullSyncRequired`: the caller drops its
+sync token and lists in full (G4). Event inserts with a client-chosen base32hex id are
+idempotent: a 409 on a retried attempt means the first attempt got through, and the stored
+event is returned. Every event write sends `sendUpdates=none` and refuses `attendees`.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from pydantic import SecretStr
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 from services.clients import google_paths as paths
 from services.clients.base import ClientBase
 from services.clients.errors import (
     ApiError,
+    FullSyncRequired,
     Gone,
     NotFound,
     QuotaExceeded,
     RateLimited,
     error_class_for,
 )
+from services.clients.google_auth import ServiceAccount, fetch_token
 from services.clients.retry import RetryPolicy, with_retries
 from services.clients.session import SessionSource
 from services.clients.tokens import TokenCache, TokenManager
@@ -33,14 +36,23 @@ from services.clients.transport import HttpRequest, RawResponse
 JsonDict = dict[str, Any]
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# Every event write: Google must not mail the guests (SYNC_RULES §5, DECISIONS 44).
+NO_UPDATES = {"sendUpdates": "none"}
 
 
 class GoogleSettings(Protocol):
     google_api_base_url: str
     google_token_url: str
+    google_service_account_file: Path | None
+    google_delegation: Literal["owner", "employee"]
+    google_calendar_owner: str
     google_timeout_seconds: float
     google_max_requests_per_second: float
+
+
+# A token cache per principal (the delegated user, or the service account itself): steps keep
+# them in the engine's state under the principal's address.
+TokenCacheFactory = Callable[[str], TokenCache]
 
 
 @dataclass
@@ -52,6 +64,9 @@ class EventList:
 
 
 class GoogleCalendarClient(ClientBase):
+    """Calls act for one principal (`subject`); `delegate(subject)` gives a view acting for
+    another, sharing the connection pool, rate limit, retry policy and token managers."""
+
     system = "google"
 
     def __init__(
@@ -59,20 +74,18 @@ class GoogleCalendarClient(ClientBase):
         *,
         base_url: str,
         session: SessionSource,
-        access_token: SecretStr | None = None,
-        token_url: str | None = None,
-        token_cache: TokenCache | None = None,
-        assertion: Callable[[], str] | None = None,
+        service_account: ServiceAccount,
+        token_caches: TokenCacheFactory,
+        subject: str | None = None,
         token_lifetime_s: float = 3600.0,
         timeout_s: float = 30.0,
         max_requests_per_second: float = 10.0,
         retry: RetryPolicy | None = None,
         burst: float | None = None,
     ) -> None:
-        """Either a fixed `access_token`, or a `token_url` + `token_cache`: the token endpoint
-        gets an OAuth JWT-bearer grant whose assertion comes from `assertion()` (signing a
-        service-account JWT needs RSA, which this project does not ship; the simulator accepts
-        any assertion)."""
+        """Tokens come from google-auth (`google_auth.py`): a JWT signed with the
+        service-account key, delegated to `subject`, exchanged at the key's (or the
+        overridden) token URI."""
         super().__init__(
             base_url=base_url,
             session=session,
@@ -81,55 +94,64 @@ class GoogleCalendarClient(ClientBase):
             retry=retry,
             burst=burst,
         )
-        self._static = access_token
-        self._token_url = token_url
-        self._assertion = assertion or (lambda: "sandbox-assertion")
-        self.tokens: TokenManager | None = None
-        if access_token is None:
-            if token_url is None or token_cache is None:
-                raise ValueError("need access_token, or token_url and token_cache")
-            self.tokens = TokenManager(token_cache, self._fetch_token, token_lifetime_s)
+        self.service_account = service_account
+        self.subject = subject.lower() if subject else None  # Google addresses are case-blind
+        self._token_caches = token_caches
+        self._token_lifetime = token_lifetime_s
+        self._managers: dict[str | None, TokenManager] = {}
 
     @classmethod
     def from_settings(
-        cls, settings: GoogleSettings, session: SessionSource, token_cache: TokenCache, **overrides: Any
+        cls,
+        settings: GoogleSettings,
+        session: SessionSource,
+        token_caches: TokenCacheFactory,
+        **overrides: Any,
     ) -> GoogleCalendarClient:
+        """The client of the configured service account; in `owner` mode it acts for
+        GOOGLE_CALENDAR_OWNER, in `employee` mode `delegate(email)` per employee."""
+        if settings.google_service_account_file is None:
+            raise ValueError("GOOGLE_SERVICE_ACCOUNT_FILE is not set: the calendar needs a key file")
+        account = ServiceAccount.from_file(settings.google_service_account_file, settings.google_token_url)
+        owner = settings.google_calendar_owner if settings.google_delegation == "owner" else None
         kwargs: dict[str, Any] = {
             "base_url": settings.google_api_base_url,
-            "token_url": settings.google_token_url,
-            "token_cache": token_cache,
             "session": session,
+            "service_account": account,
+            "token_caches": token_caches,
+            "subject": owner or None,
             "timeout_s": settings.google_timeout_seconds,
             "max_requests_per_second": settings.google_max_requests_per_second,
         }
         return cls(**{**kwargs, **overrides})
 
+    def delegate(self, subject: str | None) -> GoogleCalendarClient:
+        """A view acting for `subject` (None: the service account itself)."""
+        view = copy.copy(self)
+        view.subject = subject.lower() if subject else None
+        return view
+
     # -- auth and errors --------------------------------------------------------------------------
-    async def _fetch_token(self) -> tuple[str, float | None]:
-        assert self._token_url is not None
-        form = {"grant_type": JWT_BEARER, "assertion": self._assertion()}
+    @property
+    def tokens(self) -> TokenManager:
+        manager = self._managers.get(self.subject)
+        if manager is None:
+            subject = self.subject
 
-        async def attempt(n: int) -> tuple[str, float | None]:
-            req = HttpRequest("POST", self._token_url or "", paths.TOKEN.template, form=form, data=False)
-            response = await self.transport.send(req, n)
-            body = response.body if isinstance(response.body, dict) else {}
-            token = body.get("access_token")
-            if response.status >= 400 or not isinstance(token, str) or not token:
-                raise self._error(req, response)
-            expires = body.get("expires_in")
-            return token, float(expires) if isinstance(expires, int | float) else None
+            async def fetch() -> tuple[str, float | None]:
+                return await with_retries(
+                    self.retry, True, lambda n: fetch_token(self.service_account, subject, self.transport, n)
+                )
 
-        return await with_retries(self.retry, True, attempt)
+            principal = subject or self.service_account.email
+            manager = TokenManager(self._token_caches(principal), fetch, self._token_lifetime)
+            self._managers[subject] = manager
+        return manager
 
     async def _auth_headers(self) -> dict[str, str]:
-        if self._static is not None:
-            return {"Authorization": f"Bearer {self._static.get_secret_value()}"}
-        assert self.tokens is not None
         return {"Authorization": f"Bearer {await self.tokens.token()}"}
 
     async def _refresh_auth(self, rejected: Mapping[str, str]) -> bool:
-        if self.tokens is None:
-            return False
         await self.tokens.refresh(rejected.get("Authorization", "").removeprefix("Bearer ") or None)
         return True
 
@@ -139,25 +161,44 @@ class GoogleCalendarClient(ClientBase):
             return RateLimited(self.system, req.method, req.route, 403, reason=reason)
         if response.status == 403 and reason in QUOTA_REASONS:
             return QuotaExceeded(self.system, req.method, req.route, 403, reason=reason)
+        if response.status == 410 and reason == "fullSyncRequired":
+            return FullSyncRequired(self.system, req.method, req.route, 410, reason=reason)
         return error_class_for(response.status)(
             self.system, req.method, req.route, response.status, reason=reason
         )
 
-    # -- calendars --------------------------------------------------------------------------------
-    async def list_calendars(self) -> list[JsonDict]:
-        route = paths.CALENDAR_LIST
+    async def _pages(
+        self, route: str, path: str, params: Mapping[str, Any]
+    ) -> tuple[list[JsonDict], JsonDict]:
+        """Every item of a paged listing, and the last page (where `nextSyncToken` is)."""
         items: list[JsonDict] = []
         page_token: str | None = None
         while True:
-            params = {"pageToken": page_token, "maxResults": 250}
-            body = _dict(await self._call(self._request("GET", route.template, route.path(), params=params)))
+            req = self._request("GET", route, path, params={**params, "pageToken": page_token})
+            body = _dict(await self._call(req))
             items.extend(body.get("items") or [])
             page_token = body.get("nextPageToken")
             if not page_token:
-                return items
+                return items, body
+
+    # -- calendars and sharing --------------------------------------------------------------------
+    async def list_calendars(self) -> list[JsonDict]:
+        """The principal's calendar list: its own calendars and those shared with it."""
+        route = paths.CALENDAR_LIST
+        return (await self._pages(route.template, route.path(), {"maxResults": 250}))[0]
+
+    async def find_calendars(self, summary: str) -> list[JsonDict]:
+        """Calendars the principal owns with this summary: the lookup after an insert whose
+        answer was lost (OutcomeUnknown)."""
+        return [
+            c
+            for c in await self.list_calendars()
+            if c.get("summary") == summary and c.get("accessRole") == "owner"
+        ]
 
     async def insert_calendar(self, summary: str, time_zone: str | None = None) -> JsonDict:
-        """Not idempotent: after OutcomeUnknown look the calendar up by summary."""
+        """A secondary calendar in the principal's account. Not idempotent: after
+        OutcomeUnknown look it up with `find_calendars`."""
         route = paths.CALENDARS
         body: JsonDict = {"summary": summary} | ({"timeZone": time_zone} if time_zone else {})
         return _dict(await self._call(self._request("POST", route.template, route.path(), json_body=body)))
@@ -170,6 +211,28 @@ class GoogleCalendarClient(ClientBase):
     async def delete_calendar(self, calendar_id: str) -> None:
         route = paths.CALENDAR
         await self._call(self._request("DELETE", route.template, route.path(calendar_id=calendar_id)))
+
+    async def insert_acl(
+        self, calendar_id: str, email: str, role: str = "writer", *, send_notification: bool = True
+    ) -> JsonDict:
+        """Share the calendar with one user (scope `user:<email>`). Inserting the rule of a
+        scope that has one replaces its role, so this POST is retried like a PUT. Google mails
+        the user once that a calendar was shared (`send_notification`), so the employee can
+        add it; event writes never mail anybody."""
+        route = paths.ACL
+        body = {"role": role, "scope": {"type": "user", "value": email}}
+        params = {"sendNotifications": send_notification}
+        req = self._request(
+            "POST", route.template, route.path(calendar_id=calendar_id), params=params, json_body=body
+        )
+        return _dict(await self._call(req, idempotent=True))
+
+    async def list_acl(self, calendar_id: str) -> list[JsonDict]:
+        """Every sharing rule of the calendar, the owner's first."""
+        route = paths.ACL
+        return (await self._pages(route.template, route.path(calendar_id=calendar_id), {"maxResults": 250}))[
+            0
+        ]
 
     # -- events -----------------------------------------------------------------------------------
     async def list_events(
@@ -185,30 +248,44 @@ class GoogleCalendarClient(ClientBase):
         max_results: int = 250,
     ) -> EventList:
         """All pages of a full listing, or of an incremental one with `sync_token` (which
-        Google refuses to combine with time or property filters, G3). Raises `Gone` when the
-        sync token is no longer valid (G4)."""
+        Google refuses to combine with time or property filters, G3). Raises
+        `FullSyncRequired` (a `Gone`) when the sync token is no longer valid (G4)."""
         if sync_token and (time_min or time_max or private_extended_property):
             raise ValueError("sync_token cannot be combined with time or property filters (G3)")
         route = paths.EVENTS
-        path = route.path(calendar_id=calendar_id)
         props = [f"{k}={v}" for k, v in (private_extended_property or {}).items()]
-        base = {
+        params = {
             "syncToken": sync_token, "timeMin": time_min, "timeMax": time_max,
             "singleEvents": single_events, "showDeleted": show_deleted,
             "privateExtendedProperty": props or None, "maxResults": max_results,
         }  # fmt: skip
-        result = EventList()
-        page_token: str | None = None
-        while True:
-            params = base | {"pageToken": page_token}
-            body = _dict(await self._call(self._request("GET", route.template, path, params=params)))
-            result.items.extend(body.get("items") or [])
-            page_token = body.get("nextPageToken")
-            if not page_token:
-                result.next_sync_token = body.get("nextSyncToken")
-                return result
+        items, last = await self._pages(route.template, route.path(calendar_id=calendar_id), params)
+        return EventList(items, last.get("nextSyncToken"))
+
+    async def list_instances(
+        self,
+        calendar_id: str,
+        event_id: str,
+        *,
+        time_min: str | None = None,
+        time_max: str | None = None,
+        show_deleted: bool | None = None,
+        max_results: int = 250,
+    ) -> list[JsonDict]:
+        """The occurrences of a recurring series (moved exceptions included, cancelled ones
+        with `show_deleted`), all pages."""
+        route = paths.INSTANCES
+        path = route.path(calendar_id=calendar_id, event_id=event_id)
+        params = {
+            "timeMin": time_min,
+            "timeMax": time_max,
+            "showDeleted": show_deleted,
+            "maxResults": max_results,
+        }
+        return (await self._pages(route.template, path, params))[0]
 
     async def get_event(self, calendar_id: str, event_id: str) -> JsonDict:
+        """Also a deleted event (`status: cancelled`, G8) and an instance by its id (G7)."""
         route = paths.EVENT
         path = route.path(calendar_id=calendar_id, event_id=event_id)
         return _dict(await self._call(self._request("GET", route.template, path)))
@@ -216,10 +293,12 @@ class GoogleCalendarClient(ClientBase):
     async def insert_event(self, calendar_id: str, event: JsonDict, adopt_existing: bool = False) -> JsonDict:
         """Create an event. With a client-chosen `id` (base32hex, G10) the insert is retried like
         a PUT, and a 409 after a retry returns the stored event (the first attempt got
-        through). `adopt_existing` does that on a first-attempt 409 too: recovery after a crash
-        (DECISIONS 5). Without an `id`, a timeout/5xx raises OutcomeUnknown."""
+        through); a 409 on the first attempt raises `Conflict` unless `adopt_existing` (recovery
+        after a crash, DECISIONS 5) returns the stored event. Without an `id`, a timeout/5xx
+        raises OutcomeUnknown."""
         route = paths.EVENTS
-        req = self._request("POST", route.template, route.path(calendar_id=calendar_id), json_body=event)
+        path = route.path(calendar_id=calendar_id)
+        req = self._request("POST", route.template, path, params=NO_UPDATES, json_body=_no_attendees(event))
         event_id = event.get("id")
         if not event_id:
             return _dict(await self._call(req))
@@ -237,7 +316,8 @@ class GoogleCalendarClient(ClientBase):
     async def patch_event(
         self, calendar_id: str, event_id: str, patch: JsonDict, etag: str | None = None
     ) -> JsonDict:
-        """Partial update; with `etag` a concurrent change raises PreconditionFailed (G5)."""
+        """Partial update (`null` clears a field); with `etag` a concurrent change raises
+        PreconditionFailed (G5)."""
         return await self._write_event("PATCH", calendar_id, event_id, patch, etag)
 
     async def update_event(
@@ -254,7 +334,9 @@ class GoogleCalendarClient(ClientBase):
         headers = {"If-Match": etag} if etag else None
         path = route.path(calendar_id=calendar_id, event_id=event_id)
         try:
-            await self._call(self._request("DELETE", route.template, path, headers=headers))
+            await self._call(
+                self._request("DELETE", route.template, path, params=NO_UPDATES, headers=headers)
+            )
         except (NotFound, Gone):
             if not missing_ok:
                 raise
@@ -265,8 +347,17 @@ class GoogleCalendarClient(ClientBase):
         route = paths.EVENT
         headers = {"If-Match": etag} if etag else None
         path = route.path(calendar_id=calendar_id, event_id=event_id)
-        req = self._request(method, route.template, path, json_body=body, headers=headers)
+        req = self._request(
+            method, route.template, path, params=NO_UPDATES, json_body=_no_attendees(body), headers=headers
+        )
         return _dict(await self._call(req))
+
+
+def _no_attendees(body: JsonDict) -> JsonDict:
+    """The service never writes guests (SYNC_RULES §5): a body with `attendees` is a bug."""
+    if "attendees" in body:
+        raise ValueError("event writes must not carry attendees")
+    return body
 
 
 def error_reason(body: Any) -> str | None:

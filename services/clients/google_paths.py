@@ -9,5 +9,7 @@ TOKEN = Route("token")  # sent to GOOGLE_TOKEN_URL
 CALENDAR_LIST = Route("users/me/calendarList")
 CALENDARS = Route("calendars")
 CALENDAR = Route("calendars/{calendar_id}")
+ACL = Route("calendars/{calendar_id}/acl")
 EVENTS = Route("calendars/{calendar_id}/events")
 EVENT = Route("calendars/{calendar_id}/events/{event_id}")
+INSTANCES = Route("calendars/{calendar_id}/events/{event_id}/instances")

@@ -4,6 +4,9 @@ PostgreSQL (asyncpg) in production, SQLite in embedded mode, one async interface
 plain-SQL migrations per dialect in `migrations/`. See docs/database.md.
 """
 
+from services.calendar.mappings import CalendarEmployee, CalendarMapping
+
+from .calendar import CalendarMappingExists
 from .clock import utc_now
 from .database import Database
 from .factory import make_driver, migrate_url, open_database
@@ -27,6 +30,9 @@ __all__ = [
     "AuditEntry",
     "AuditRecord",
     "Block",
+    "CalendarEmployee",
+    "CalendarMapping",
+    "CalendarMappingExists",
     "Database",
     "Intent",
     "OutboxNotification",

@@ -15,6 +15,7 @@ from typing import Any
 
 from .audit import AuditStore
 from .blocks import BlockStore
+from .calendar import CalendarStore
 from .clock import Clock, utc_now
 from .driver import Driver
 from .intents import IntentStore
@@ -25,7 +26,13 @@ from .snapshots import PartySnapshotStore
 
 
 class Database(
-    PartyRunStateStore, PartySnapshotStore, IntentStore, AuditStore, NotificationStore, BlockStore
+    PartyRunStateStore,
+    PartySnapshotStore,
+    IntentStore,
+    AuditStore,
+    NotificationStore,
+    BlockStore,
+    CalendarStore,
 ):
     def __init__(self, driver: Driver, *, show_values: bool = False, clock: Clock = utc_now) -> None:
         self._driver = driver

@@ -8,7 +8,9 @@ computed from what was applied and can never advance for a write that failed.
 
 - `Call`: one request to a remote system, performed by the entity's executor (`op`). Its answer
   may settle the plan (`settle`): the state items it really made true (a round trip that did not
-  stick), fields for a record's EspoCRM patch (a new rowId), a non-fatal problem to book.
+  stick), fields for a record's EspoCRM patch (a new rowId), a non-fatal problem to book. A call
+  whose body needs an earlier call's answer (the id a create returned) is `bind`-ed: the runner
+  builds it from the answers so far just before it runs.
 - `Patch`: fields for one EspoCRM record. Every `Patch` of one record in a plan, plus what
   answers contributed, is merged into ONE write, made where the record's last `Patch` stands.
 - `Notify`: a notification with its once-key, sent only when the state items it `requires` were
@@ -73,6 +75,9 @@ class Call:
     body: Mapping[str, Any] | None = None
     advances: Mapping[str, Any] = field(default_factory=dict)
     settle: Settle | None = field(default=None, compare=False, repr=False)
+    # The call as it runs, from the answers so far (Call key → answer); it keeps op, key and
+    # advances, so a plan that stops before it blocks the same state items.
+    bind: Callable[[Mapping[str, Any]], Call] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

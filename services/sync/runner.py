@@ -1,8 +1,9 @@
 """The one runner: executes a decision's actions in order and reports exactly what was applied.
 
 `run(actions, executor)`:
-- runs `Call`s through the executor, in order; a `Call`'s answer may settle the plan
-  (`Settlement`): its real advances, fields for a record's patch, a non-fatal problem;
+- runs `Call`s through the executor, in order (a `bind`-ed one built from the answers so far);
+  a `Call`'s answer may settle the plan (`Settlement`): its real advances, fields for a record's
+  patch, a non-fatal problem;
 - merges every `Patch` of one record, plus the fields answers contributed (which win over what
   was planned before the answer), into ONE write, made at the record's last `Patch` (or at the
   end when only answers contributed);
@@ -140,6 +141,8 @@ class _Run:
 
     async def _step(self, index: int, action: Action) -> None:
         if isinstance(action, Call):
+            if action.bind is not None:
+                action = action.bind(self.applied.answers)
             if self.guard is not None:
                 await self.guard()
             answer = await self.executor.call(action)

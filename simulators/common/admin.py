@@ -18,7 +18,9 @@ or the concrete path. `count` fails the next N matching calls (None = forever, w
 as probability). `after_write` runs the real handler first and then answers with the error:
 the write happened but its response is lost (DECISIONS 5). `drop_field` removes a top-level
 field (or the field of each list item) from a successful JSON response. `latency_after_ms`
-delays the answer after the handler ran (a process can be killed after the write).
+delays the answer after the handler ran (a process can be killed after the write). `body` with
+`"status": null` answers 200 with that JSON instead of running the handler (a listing that
+suddenly comes back empty).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class FaultRule:
     rate: float = 1.0
     drop_field: str | None = None
     latency_after_ms: float = 0.0  # sleep after the handler ran: the write is done, the answer late
+    body: Any = None  # with status None: this JSON instead of the handler's answer
 
     def matches(self, method: str, template: str, path: str) -> bool:
         if self.method not in ("*", method):
@@ -192,6 +195,8 @@ async def _with_faults(
         return fault_error(request, faults.error_status, "injected fault")
     if rule is not None and rule.status is not None and not rule.after_write:
         return fault_error(request, rule.status, "injected fault")
+    if rule is not None and rule.status is None and rule.body is not None:
+        return web.json_response(rule.body)
     try:
         response = await handler(request)
     except web.HTTPException as exc:

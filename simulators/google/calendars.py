@@ -1,5 +1,6 @@
-"""Calendars and the calendar list (3.2): one calendar per employee, named by Kürzel, created
-and owned by the service account."""
+"""Calendars and the calendar list (3.2): one calendar per employee, named by Kürzel. A calendar
+lives in the account of the principal that created it (the delegated user, or the service
+account itself); the calendar list shows what the caller owns or was shared (access.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from typing import Any
 
 from aiohttp import web
 
+from simulators.google.access import can_see, role_of
 from simulators.google.errors import bad_request, not_found
 from simulators.google.ids import etag
-from simulators.google.request_util import calendar_or_404, google_state, json_body
+from simulators.google.request_util import calendar_or_404, google_state, json_body, principal
 from simulators.google.state import Calendar, GoogleState
 from simulators.google.timeutil import valid_zone_name
-from simulators.google.tokens import decode_token, encode_token
+from simulators.google.tokens import issue_offset_token, read_offset_token
 
 _CONFERENCE = {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
 
@@ -27,7 +29,7 @@ def render_calendar(calendar: Calendar) -> dict[str, Any]:
     return out
 
 
-def render_list_entry(calendar: Calendar) -> dict[str, Any]:
+def render_list_entry(calendar: Calendar, viewer: str) -> dict[str, Any]:
     out = render_calendar(calendar)
     out["kind"] = "calendar#calendarListEntry"
     out.update(
@@ -35,14 +37,14 @@ def render_list_entry(calendar: Calendar) -> dict[str, Any]:
         backgroundColor="#9fe1e7",
         foregroundColor="#000000",
         selected=True,
-        accessRole="owner",
+        accessRole=role_of(calendar, viewer),
         defaultReminders=[],
     )
     return out
 
 
 def create_calendar(
-    state: GoogleState, summary: str, time_zone: str, description: str | None = None
+    state: GoogleState, summary: str, time_zone: str, description: str | None = None, *, owner: str
 ) -> Calendar:
     seq, now = state.next_change()
     calendar = Calendar(
@@ -52,6 +54,7 @@ def create_calendar(
         created=now,
         etag=etag(now, seq),
         description=description,
+        owner=owner,
     )
     state.calendars[calendar.id] = calendar
     return calendar
@@ -73,7 +76,7 @@ def _apply_calendar_fields(
 async def insert_calendar(request: web.Request) -> web.Response:
     state = google_state(request)
     fields = _apply_calendar_fields(state, await json_body(request), None)
-    calendar = create_calendar(state, **fields)
+    calendar = create_calendar(state, **fields, owner=principal(request))
     return web.json_response(render_calendar(calendar))
 
 
@@ -84,7 +87,7 @@ async def get_calendar(request: web.Request) -> web.Response:
 async def update_calendar(request: web.Request) -> web.Response:
     """PATCH and PUT of a calendar's summary, description and zone."""
     state = google_state(request)
-    calendar = calendar_or_404(request)
+    calendar = calendar_or_404(request, need="owner")
     body = await json_body(request)
     if request.method == "PUT":
         body = {"description": None, **body}
@@ -99,7 +102,7 @@ async def update_calendar(request: web.Request) -> web.Response:
 
 async def delete_calendar(request: web.Request) -> web.Response:
     state = google_state(request)
-    calendar = calendar_or_404(request)
+    calendar = calendar_or_404(request, need="owner")
     del state.calendars[calendar.id]
     return web.Response(status=204)
 
@@ -115,33 +118,25 @@ async def list_calendar_list(request: web.Request) -> web.Response:
         )
     except ValueError as exc:
         raise bad_request("Invalid value for: maxResults", "invalidParameter") from exc
-    offset = _page_offset(request.query.get("pageToken"))
-    calendars = list(state.calendars.values())
+    offset = read_offset_token("L", request.query.get("pageToken"))
+    viewer = principal(request)
+    calendars = [c for c in state.calendars.values() if can_see(c, viewer)]
     page = calendars[offset : offset + max(size, 1)]
     body: dict[str, Any] = {
         "kind": "calendar#calendarList",
         "etag": f'"p{state.epoch[:6]}{state.change_seq:010d}"',
-        "items": [render_list_entry(c) for c in page],
+        "items": [render_list_entry(c, viewer) for c in page],
     }
     if offset + len(page) < len(calendars):
-        body["nextPageToken"] = encode_token("L", {"o": offset + len(page)})
+        body["nextPageToken"] = issue_offset_token("L", offset + len(page))
     return web.json_response(body)
-
-
-def _page_offset(token: str | None) -> int:
-    if not token:
-        return 0
-    data = decode_token("L", token)
-    if data is None or not isinstance(data.get("o"), int):
-        raise bad_request("Invalid page token value.", "invalid", location="pageToken")
-    return int(data["o"])
 
 
 async def get_calendar_list_entry(request: web.Request) -> web.Response:
     calendar = google_state(request).calendar(request.match_info["calendarId"])
-    if calendar is None:
+    if calendar is None or not can_see(calendar, principal(request)):
         raise not_found()
-    return web.json_response(render_list_entry(calendar))
+    return web.json_response(render_list_entry(calendar, principal(request)))
 
 
 def add_calendar_routes(app: web.Application, base: str) -> None:

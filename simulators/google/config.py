@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from simulators.google.keys import SANDBOX_SERVICE_ACCOUNT, ServiceAccountKey
+
+# The `aud` every service-account assertion carries (google-auth puts it there whatever the
+# token URI is), and the one Google's token endpoint insists on.
+TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -16,13 +22,16 @@ def _utc_now() -> datetime:
 class GoogleSimConfig:
     """How strict and how large the simulator is.
 
-    `accepted_tokens=None` accepts any non-empty bearer token (the sandbox default); a set
-    restricts access to those tokens plus the ones the fake `POST /token` endpoint has issued.
+    The API accepts only tokens its `POST /token` issued; that endpoint accepts only JWTs signed
+    with one of `service_accounts`' keys, delegated (`sub`) to one of `users` or to nobody (the
+    service account acts as itself). `service_account_email` owns seeded calendars by default.
     """
 
-    accepted_tokens: set[str] | None = None
+    service_accounts: list[ServiceAccountKey] = field(default_factory=list)
+    users: set[str] = field(default_factory=set)
+    token_audience: str = TOKEN_AUDIENCE
     token_lifetime_s: int = 3600
-    service_account_email: str = "bitbylaw-sim@bitbylaw-sandbox.iam.gserviceaccount.com"
+    service_account_email: str = SANDBOX_SERVICE_ACCOUNT
     default_time_zone: str = "Europe/Berlin"
     max_results_default: int = 250
     max_results_cap: int = 2500

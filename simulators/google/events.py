@@ -8,19 +8,27 @@ from typing import Any
 
 from aiohttp import web
 
+from simulators.google.access import role_of
 from simulators.google.errors import bad_request, duplicate_id, gone_deleted, not_found, precondition_failed
 from simulators.google.ids import valid_event_id
 from simulators.google.listing import list_events
 from simulators.google.query import parse_list_query
-from simulators.google.request_util import calendar_or_404, google_state, json_body
+from simulators.google.request_util import calendar_or_404, google_state, json_body, principal
 from simulators.google.resources import Writable, merge_patch, parse_writable, render_event, writable_view
 from simulators.google.series import find_event
-from simulators.google.state import Calendar, Event, GoogleState
+from simulators.google.state import Calendar, Event, EventWrite, GoogleState
 
 
 def _respond(state: GoogleState, calendar: Calendar, event: Event, request: web.Request) -> web.Response:
-    body = render_event(event, calendar, state.config.service_account_email, request.query.get("timeZone"))
+    body = render_event(event, calendar, request.query.get("timeZone"))
     return web.json_response(body, headers={"ETag": event.etag})
+
+
+def _log_write(state: GoogleState, request: web.Request, event: Event) -> None:
+    """Whether the write asked Google to mail the event's guests (`sendUpdates`)."""
+    attendees = event.fields.get("attendees")
+    count = len(attendees) if isinstance(attendees, list) else 0
+    state.event_writes.append(EventWrite(request.method, event.id, request.query.get("sendUpdates"), count))
 
 
 def create_event(state: GoogleState, calendar: Calendar, body: dict[str, Any]) -> Event:
@@ -59,6 +67,7 @@ async def insert_event(request: web.Request) -> web.Response:
     state = google_state(request)
     calendar = calendar_or_404(request)
     event = create_event(state, calendar, await json_body(request))
+    _log_write(state, request, event)
     return _respond(state, calendar, event, request)
 
 
@@ -75,7 +84,7 @@ async def list_events_handler(request: web.Request) -> web.Response:
     state = google_state(request)
     calendar = calendar_or_404(request)
     query = parse_list_query(request.query, state.config)
-    return web.json_response(list_events(state, calendar, query))
+    return web.json_response(list_events(state, calendar, query, role_of(calendar, principal(request))))
 
 
 async def update_event(request: web.Request) -> web.Response:
@@ -93,6 +102,7 @@ async def update_event(request: web.Request) -> web.Response:
     state.touch(event)
     if event.cancelled and event.recurrence:
         _cancel_exceptions(state, calendar, event)
+    _log_write(state, request, event)
     return _respond(state, calendar, event, request)
 
 
@@ -107,6 +117,7 @@ async def delete_event(request: web.Request) -> web.Response:
     _cancel(state, event)
     if event.recurrence:
         _cancel_exceptions(state, calendar, event)
+    _log_write(state, request, event)
     return web.Response(status=204)
 
 

@@ -1,9 +1,10 @@
 """Drive the simulator with Google's own client library to check the wire contract:
-`python -m simulators.google.fidelity_check` (needs `google-api-python-client`, `google-auth`
-and `cryptography`, which are not project dependencies; install them in a scratch venv).
+`python -m simulators.google.fidelity_check` (needs `google-api-python-client`, which is not a
+project dependency; install it in a scratch venv).
 
-It runs the service-account JWT flow against the fake `/token`, then calendars, events,
-recurrence, paging, sync tokens and the 410s through `googleapiclient`, and prints each step.
+It runs the service-account JWT flow (a fresh key the simulator is told to trust) against the
+fake `/token`, then calendars, events, recurrence, paging, sync tokens and the 410s through
+`googleapiclient`, and prints each step.
 """
 
 from __future__ import annotations
@@ -14,21 +15,15 @@ from typing import Any
 
 from simulators.common.server import start_app
 from simulators.google.app import API_BASE, build_google_app
+from simulators.google.config import GoogleSimConfig
+from simulators.google.keys import SANDBOX_SERVICE_ACCOUNT, generate_key_info, public_key_of
 
 
-def _service(base: str) -> Any:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+def _service(base: str, info: dict[str, Any]) -> Any:
     from google.oauth2 import service_account
     from googleapiclient.discovery import build
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    info = {"type": "service_account", "client_email": "sim@sandbox.iam.gserviceaccount.com",
-            "private_key": pem, "private_key_id": "1", "token_uri": base + "/token",
-            "project_id": "sandbox", "client_id": "1"}  # fmt: skip
+    info = {**info, "token_uri": base + "/token"}
     scopes = ["https://www.googleapis.com/auth/calendar"]
     creds = service_account.Credentials.from_service_account_info(info, scopes=scopes)
     options = {"api_endpoint": base + API_BASE}
@@ -59,15 +54,29 @@ def _check(svc: Any) -> None:
             print("expected error", exc.resp.status, exc.error_details)
     delta = events.list(calendarId=cal, syncToken=last["nextSyncToken"]).execute()
     print("delta", [(i["id"], i["status"]) for i in delta["items"]])
+    far = {**body, "id": "fidel0002", "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=2"],
+           "start": {"dateTime": "2029-03-19T10:00:00", "timeZone": "Europe/Berlin"},
+           "end": {"dateTime": "2029-03-19T11:00:00", "timeZone": "Europe/Berlin"}}  # fmt: skip
+    events.insert(calendarId=cal, body=far).execute()
+    print("far series listed", [i["id"] for i in events.list(calendarId=cal).execute()["items"]])
+    print(
+        "instances",
+        [i["id"] for i in events.instances(calendarId=cal, eventId="fidel0002").execute()["items"]],
+    )
+    rule = {"role": "writer", "scope": {"type": "user", "value": "sb@kanzlei.example"}}
+    print("acl", svc.acl().insert(calendarId=cal, body=rule).execute()["id"],
+          [r["id"] for r in svc.acl().list(calendarId=cal).execute()["items"]])  # fmt: skip
     svc.calendars().delete(calendarId=cal).execute()
     print("ok")
 
 
 def main() -> None:
+    info = generate_key_info(SANDBOX_SERVICE_ACCOUNT, "http://127.0.0.1/token")
+    config = GoogleSimConfig(service_accounts=[public_key_of(info)])
     loop = asyncio.new_event_loop()
-    running = loop.run_until_complete(start_app(build_google_app()))
+    running = loop.run_until_complete(start_app(build_google_app(config)))
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    _check(_service(running.url))
+    _check(_service(running.url, info))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Any
 
 from simulators.google.errors import bad_request
 from simulators.google.query import ListQuery
-from simulators.google.resources import render_cancelled, render_event
+from simulators.google.resources import render_listed
 from simulators.google.series import Window, expand, series_overlaps
 from simulators.google.state import Calendar, Event, GoogleState
 from simulators.google.timeutil import format_utc
@@ -21,7 +21,7 @@ from simulators.google.tokens import (
 )
 
 
-def list_events(state: GoogleState, calendar: Calendar, query: ListQuery) -> dict[str, Any]:
+def list_events(state: GoogleState, calendar: Calendar, query: ListQuery, access_role: str) -> dict[str, Any]:
     cursor = read_page_token(query.page_token, query.fingerprint) if query.page_token else None
     since = read_sync_token(state, calendar.id, query.sync_token).seq if query.sync_token else None
     if cursor is not None and since is None:
@@ -33,8 +33,8 @@ def list_events(state: GoogleState, calendar: Calendar, query: ListQuery) -> dic
     if cursor is not None:
         keyed = _after(keyed, cursor.after)
     page, rest = keyed[: query.max_results], keyed[query.max_results :]
-    body = _envelope(state, calendar, as_of)
-    body["items"] = [_render(event, calendar, state, query) for _, event in page]
+    body = envelope(state, calendar, as_of, access_role)
+    body["items"] = [render_listed(event, calendar, query.time_zone) for _, event in page]
     if rest:
         body["nextPageToken"] = issue_page_token(PageCursor(page[-1][0], as_of, query.fingerprint, since))
     else:
@@ -49,7 +49,7 @@ def _after(keyed: list[tuple[list[Any], Event]], last: list[Any]) -> list[tuple[
         raise bad_request("Invalid page token value.", "invalid", location="pageToken") from exc
 
 
-def _envelope(state: GoogleState, calendar: Calendar, as_of: int) -> dict[str, Any]:
+def envelope(state: GoogleState, calendar: Calendar, as_of: int, access_role: str) -> dict[str, Any]:
     updated = max((e.updated for e in calendar.events.values()), default=calendar.created)
     body: dict[str, Any] = {
         "kind": "calendar#events",
@@ -61,16 +61,10 @@ def _envelope(state: GoogleState, calendar: Calendar, as_of: int) -> dict[str, A
     body.update(
         updated=format_utc(updated),
         timeZone=calendar.time_zone,
-        accessRole="owner",
+        accessRole=access_role,
         defaultReminders=[],
     )
     return body
-
-
-def _render(event: Event, calendar: Calendar, state: GoogleState, query: ListQuery) -> dict[str, Any]:
-    if event.cancelled:
-        return render_cancelled(event, calendar, query.time_zone)
-    return render_event(event, calendar, state.config.service_account_email, query.time_zone)
 
 
 def _sort_key(event: Event, query: ListQuery, since: int | None, zone: str) -> list[Any]:
@@ -107,7 +101,7 @@ def _changed(state: GoogleState, calendar: Calendar, query: ListQuery, since: in
 def _candidates(state: GoogleState, calendar: Calendar, query: ListQuery, window: Window) -> Iterator[Event]:
     for event in calendar.events.values():
         if not event.recurrence:
-            if _in_window(event, calendar, window):
+            if in_window(event, calendar, window):
                 yield event
         elif query.single_events and not event.cancelled:
             yield from expand(event, calendar, state.config, window, state.now())
@@ -115,7 +109,7 @@ def _candidates(state: GoogleState, calendar: Calendar, query: ListQuery, window
             yield event
 
 
-def _in_window(event: Event, calendar: Calendar, window: Window) -> bool:
+def in_window(event: Event, calendar: Calendar, window: Window) -> bool:
     """Overlap: the event ends after timeMin and starts before timeMax."""
     lower, upper = window
     if lower is not None and event.end.utc(calendar.time_zone) <= lower:

@@ -76,6 +76,8 @@ def api_guard(base: str, state: GoogleState) -> Any:
 
 
 def _authorize(request: web.Request, state: GoogleState) -> None:
+    """Only tokens the token endpoint issued, until they expire; the request then acts for the
+    token's principal (`request["principal"]`)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not token:
@@ -85,17 +87,15 @@ def _authorize(request: web.Request, state: GoogleState) -> None:
     token = token.strip()
     if not token:
         raise login_required()
-    accepted = state.config.accepted_tokens
-    if accepted is None or token in accepted:
-        return
-    expiry = state.issued_tokens.get(token)
-    if expiry is None or expiry <= state.now():
+    issued = state.issued_tokens.get(token)
+    if issued is None or issued.expires <= state.real_now():
         raise invalid_credentials()
+    request["principal"] = issued.principal
 
 
 def _rate_limit(request: web.Request, state: GoogleState) -> None:
     for rule in state.rate_limits:
-        if rule.count <= 0:
+        if rule.count <= 0 or (rule.method and rule.method.upper() != request.method):
             continue
         if (
             rule.route

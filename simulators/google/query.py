@@ -115,3 +115,30 @@ def _check(query: ListQuery) -> None:
         raise bad_request("The specified time range is empty.", "timeRangeEmpty")
     if query.time_zone and not valid_zone_name(query.time_zone):
         raise bad_request("Invalid time zone definition.", "invalidParameter", location="timeZone")
+
+
+@dataclass
+class InstancesQuery:
+    max_results: int
+    page_token: str | None
+    time_min: datetime | None
+    time_max: datetime | None
+    show_deleted: bool
+    time_zone: str | None
+    fingerprint: str
+
+
+def parse_instances_query(params: MultiMapping[str], config: GoogleSimConfig) -> InstancesQuery:
+    """`events.instances`: a window, showDeleted, paging (no sync tokens for instances)."""
+    query = InstancesQuery(
+        max_results=_int(params, "maxResults", config.max_results_default, config.max_results_cap),
+        page_token=params.get("pageToken") or None,
+        time_min=_instant(params, "timeMin"),
+        time_max=_instant(params, "timeMax"),
+        show_deleted=_bool(params, "showDeleted"),
+        time_zone=params.get("timeZone") or None,
+        fingerprint=fingerprint(params),
+    )
+    if query.time_min and query.time_max and query.time_max < query.time_min:
+        raise bad_request("The specified time range is empty.", "timeRangeEmpty")
+    return query

@@ -16,6 +16,13 @@ from simulators.google.timeutil import EventTime
 Occurrence = datetime | date  # aware local datetime for timed series, date for all-day ones
 
 _UNTIL = re.compile(r"UNTIL=([0-9]{8}(?:T[0-9]{6}Z?)?)")
+_BOUND = re.compile(r"(?:^|[;:])(?:COUNT|UNTIL)=")
+
+
+def is_bounded(recurrence: list[str]) -> bool:
+    """Every RRULE ends (COUNT or UNTIL); RDATEs are finite anyway."""
+    rules = [line.upper() for line in recurrence if line.split(":")[0].split(";")[0].upper() == "RRULE"]
+    return all(_BOUND.search(rule) for rule in rules)
 
 
 def series_zone(start: EventTime, calendar_zone: str) -> ZoneInfo:
@@ -99,23 +106,24 @@ def occurrences(
     end: EventTime,
     calendar_zone: str,
     window: tuple[datetime | None, datetime | None],
-    horizon: datetime,
+    horizon: datetime | None,
     cap: int,
 ) -> Iterator[Occurrence]:
     """Original starts of the series whose instance overlaps `window` (UTC instants, either end
-    open), never past `horizon`, at most `cap` of them."""
+    open), never past `horizon` (None: no limit, for series that end), at most `cap` of them."""
     rset = build_ruleset(recurrence, start, calendar_zone)
     tz = series_zone(start, calendar_zone)
     cal_tz = ZoneInfo(calendar_zone)
     duration = _duration(start, end, tz)
     lower, upper = window
-    upper = min(upper, horizon) if upper else horizon
+    if horizon is not None:
+        upper = min(upper, horizon) if upper else horizon
     first = _local_bound(lower - duration, tz, cal_tz, start.all_day) if lower else None
     candidates = rset.xafter(first, inc=True) if first is not None else iter(rset)
     produced = 0
     for occ in candidates:
         occ_start = occ.replace(tzinfo=cal_tz) if start.all_day else occ
-        if occ_start.astimezone(UTC) >= upper or produced >= cap:
+        if (upper is not None and occ_start.astimezone(UTC) >= upper) or produced >= cap:
             return
         if lower is not None and (occ_start + duration).astimezone(UTC) <= lower:
             continue

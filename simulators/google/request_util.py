@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from simulators.google.access import require
 from simulators.google.errors import bad_request, not_found
 from simulators.google.state import Calendar, GoogleState
 
@@ -29,8 +30,16 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def calendar_or_404(request: web.Request) -> Calendar:
+def principal(request: web.Request) -> str:
+    """The account the request's token acts for (set by the auth middleware)."""
+    return str(request.get("principal", ""))
+
+
+def calendar_or_404(request: web.Request, need: str | None = None) -> Calendar:
+    """The calendar of the path, if the caller may use it: `need` is the role required
+    (default: reader to read, writer to write); unknown or invisible → 404, too weak → 403."""
     calendar = google_state(request).calendar(request.match_info["calendarId"])
     if calendar is None:
         raise not_found()
+    require(calendar, principal(request), need or ("reader" if request.method == "GET" else "writer"))
     return calendar

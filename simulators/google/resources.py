@@ -116,9 +116,7 @@ def html_link(event_id: str, calendar_id: str) -> str:
     return f"https://www.google.com/calendar/event?eid={eid}"
 
 
-def render_event(
-    event: Event, calendar: Calendar, creator_email: str, response_zone: str | None = None
-) -> dict[str, Any]:
+def render_event(event: Event, calendar: Calendar, response_zone: str | None = None) -> dict[str, Any]:
     """The full `calendar#event` resource (also for cancelled events read by id, G8)."""
     zone = calendar.time_zone
     out: dict[str, Any] = {
@@ -133,7 +131,7 @@ def render_event(
     out.update(
         {k: event.fields[k] for k in ("summary", "description", "location", "colorId") if k in event.fields}
     )
-    out["creator"] = {"email": creator_email}
+    out["creator"] = {"email": calendar.owner}
     out["organizer"] = {"email": calendar.id, "displayName": calendar.summary, "self": True}
     out["start"] = event.start.to_json(zone, response_zone)
     out["end"] = event.end.to_json(zone, response_zone)
@@ -165,3 +163,10 @@ def render_cancelled(event: Event, calendar: Calendar, response_zone: str | None
     if event.original_start is not None:
         out["originalStartTime"] = event.original_start.to_json(calendar.time_zone, response_zone)
     return out
+
+
+def render_listed(event: Event, calendar: Calendar, response_zone: str | None = None) -> dict[str, Any]:
+    """An event as a listing shows it: deleted ones reduced to their id and status (G1)."""
+    if event.cancelled:
+        return render_cancelled(event, calendar, response_zone)
+    return render_event(event, calendar, response_zone)

@@ -1,7 +1,9 @@
 """Deterministic seed data (`POST /_admin/seed`): one calendar per Kürzel with a mix of timed,
 all-day, multi-day and recurring events, one weekly series crossing a DST change.
 
-Body: `{"calendars": ["SB", "AI"], "events_per_calendar": 12, "seed": 1, "anchor": "2026-03-02"}`.
+Body: `{"calendars": ["SB", "AI"], "events_per_calendar": 12, "seed": 1, "anchor": "2026-03-02",
+"owner": "kalender@kanzlei.example"}` (`owner`: the account the calendars live in, default the
+service account).
 Ids, times and texts depend only on (seed, Kürzel, index, anchor); `anchor` defaults to today
 in Europe/Berlin. Seeding again adds nothing that already exists (ids are fixed).
 """
@@ -30,6 +32,7 @@ def seed(state: GoogleState, body: dict[str, Any]) -> dict[str, Any]:
     raw = body.get("calendars", ["SB"])
     kuerzel = [k.strip() for k in raw.split(",")] if isinstance(raw, str) else [str(k) for k in raw]
     per_calendar = int(body.get("events_per_calendar", 12))
+    owner = str(body.get("owner") or state.config.service_account_email).lower()
     seed_value = body.get("seed", 1)
     anchor = (
         date.fromisoformat(body["anchor"])
@@ -38,7 +41,8 @@ def seed(state: GoogleState, body: dict[str, Any]) -> dict[str, Any]:
     )
     created, ids = 0, {}
     for short in kuerzel:
-        calendar = state.calendar_by_summary(short) or create_calendar(state, short, BERLIN)
+        calendar = state.calendar_by_summary(short, owner)
+        calendar = calendar or create_calendar(state, short, BERLIN, owner=owner)
         ids[short] = calendar.id
         created += _seed_calendar(state, calendar, short, per_calendar, seed_value, anchor)
     return {"calendars": len(kuerzel), "events": created, "calendar_ids": ids, "anchor": anchor.isoformat()}

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from simulators.google.config import GoogleSimConfig
 from simulators.google.ids import instance_id, split_instance_id
-from simulators.google.recurrence import Occurrence, instance_times, is_occurrence, occurrences
+from simulators.google.recurrence import Occurrence, instance_times, is_bounded, is_occurrence, occurrences
 from simulators.google.state import Calendar, Event
 
 Window = tuple[datetime | None, datetime | None]
@@ -45,7 +45,7 @@ def expand(
     """Virtual instances of `master` in `window`; occurrences that have a stored exception are
     skipped (the exception is listed on its own)."""
     assert master.recurrence
-    horizon = now + timedelta(days=config.expansion_horizon_days)
+    horizon = _horizon(master.recurrence, config, now)
     for occ in occurrences(
         master.recurrence,
         master.start,
@@ -57,6 +57,16 @@ def expand(
     ):
         if instance_id(master.id, occ) not in calendar.events:
             yield virtual_instance(master, occ, calendar.time_zone)
+
+
+def _horizon(recurrence: list[str], config: GoogleSimConfig, anchor: datetime) -> datetime | None:
+    """How far a series is expanded: a bounded one (COUNT/UNTIL) in full, wherever it starts
+    (a cap on the horizon once hid such series starting over 730 days ahead from every
+    listing while events.get found them); an open-ended one `expansion_horizon_days` past
+    `anchor`, like Google's own bounded expansion."""
+    if is_bounded(recurrence):
+        return None
+    return anchor + timedelta(days=config.expansion_horizon_days)
 
 
 def find_event(calendar: Calendar, event_id: str) -> Event | None:
@@ -81,8 +91,11 @@ def find_event(calendar: Calendar, event_id: str) -> Event | None:
 def series_overlaps(
     master: Event, calendar: Calendar, config: GoogleSimConfig, window: Window, now: datetime
 ) -> bool:
-    """Whether any instance of the series (exceptions aside) lies in `window`."""
+    """Whether any instance of the series (exceptions aside) lies in `window`. An open-ended
+    series is searched from its own start (or the window's) on, so one starting years ahead
+    is still listed as a master."""
     assert master.recurrence
-    horizon = now + timedelta(days=config.expansion_horizon_days)
+    starts = [now, master.start.utc(calendar.time_zone), *([window[0]] if window[0] else [])]
+    horizon = _horizon(master.recurrence, config, max(starts))
     found = occurrences(master.recurrence, master.start, master.end, calendar.time_zone, window, horizon, 1)
     return next(found, None) is not None

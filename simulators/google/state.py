@@ -4,6 +4,7 @@ sync tokens point into, the clock, and lossless (de)serialisation for snapshots.
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,6 +73,24 @@ class Event:
 
 
 @dataclass
+class AclRule:
+    """One sharing rule of a calendar: `scope_type` user | group | domain | default."""
+
+    scope_type: str
+    scope_value: str | None
+    role: str
+    etag: str
+
+    @property
+    def id(self) -> str:
+        return self.scope_type if self.scope_value is None else f"{self.scope_type}:{self.scope_value}"
+
+    def dump(self) -> dict[str, Any]:
+        return {"scope_type": self.scope_type, "scope_value": self.scope_value, "role": self.role,
+                "etag": self.etag}  # fmt: skip
+
+
+@dataclass
 class Calendar:
     id: str
     summary: str
@@ -79,6 +98,9 @@ class Calendar:
     created: datetime
     etag: str
     description: str | None = None
+    # The account the calendar lives in (the principal that created it); ACL rules share it.
+    owner: str = ""
+    acl: dict[str, AclRule] = field(default_factory=dict)
     events: dict[str, Event] = field(default_factory=dict)
 
     def dump(self) -> dict[str, Any]:
@@ -89,6 +111,8 @@ class Calendar:
             "created": self.created.isoformat(),
             "etag": self.etag,
             "description": self.description,
+            "owner": self.owner,
+            "acl": [rule.dump() for rule in self.acl.values()],
             "events": [event.dump() for event in self.events.values()],
         }
 
@@ -101,7 +125,11 @@ class Calendar:
             created=datetime.fromisoformat(raw["created"]),
             etag=raw["etag"],
             description=raw.get("description"),
+            owner=raw.get("owner", ""),
         )
+        for item in raw.get("acl", []):
+            rule = AclRule(**item)
+            calendar.acl[rule.id] = rule
         for item in raw.get("events", []):
             event = Event.load(item)
             calendar.events[event.id] = event
@@ -110,12 +138,32 @@ class Calendar:
 
 @dataclass
 class RateLimitRule:
-    """Answer the next `count` API calls (optionally only those whose path contains `route`)
-    with a Google rate-limit error of `kind` (G9)."""
+    """Answer the next `count` API calls (optionally only those whose path contains `route`,
+    and only those of `method`) with a Google rate-limit error of `kind` (G9)."""
 
     count: int
     kind: str
     route: str | None = None
+    method: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """An access token the fake token endpoint issued: for whom, until when (real time)."""
+
+    principal: str
+    expires: datetime
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class EventWrite:
+    """One write to an event, as tests check it: did it ask Google to mail the guests?"""
+
+    method: str
+    event_id: str
+    send_updates: str | None
+    attendees: int
 
 
 class GoogleState:
@@ -133,8 +181,12 @@ class GoogleState:
         # extra `invalidate-sync-tokens`) makes every earlier token invalid (G4).
         self.epoch = uuid.uuid4().hex[:12]
         self.clock_offset = timedelta(0)
-        self.issued_tokens: dict[str, datetime] = {}
+        # Access tokens survive a reset (it empties data, not sessions); `/_admin/expire-tokens`.
+        self.issued_tokens: dict[str, IssuedToken] = getattr(self, "issued_tokens", {})
         self.rate_limits: list[RateLimitRule] = []
+        # Workspace users: delegation subjects the token endpoint accepts (lower-case).
+        self.users: set[str] = {u.lower() for u in self.config.users}
+        self.event_writes: deque[EventWrite] = deque(maxlen=10_000)
 
     # -- time and counters -------------------------------------------------------------------
 
@@ -143,6 +195,11 @@ class GoogleState:
         like Google's `updated`."""
         now = self.config.clock().astimezone(UTC) + self.clock_offset
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    def real_now(self) -> datetime:
+        """The config's clock without the admin offset: tokens and JWTs live in real time (the
+        client signs with its own clock), data time (`updated`, sync-token age) may be moved."""
+        return self.config.clock().astimezone(UTC)
 
     def next_change(self) -> tuple[int, datetime]:
         self.change_seq += 1
@@ -169,8 +226,8 @@ class GoogleState:
     def calendar(self, calendar_id: str) -> Calendar | None:
         return self.calendars.get(calendar_id)
 
-    def calendar_by_summary(self, summary: str) -> Calendar | None:
-        return next((c for c in self.calendars.values() if c.summary == summary), None)
+    def calendar_by_summary(self, summary: str, owner: str) -> Calendar | None:
+        return next((c for c in self.calendars.values() if c.summary == summary and c.owner == owner), None)
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -180,6 +237,7 @@ class GoogleState:
             "id_counter": self.id_counter,
             "epoch": self.epoch,
             "clock_offset_s": self.clock_offset.total_seconds(),
+            "users": sorted(self.users),
             "calendars": [calendar.dump() for calendar in self.calendars.values()],
         }
 
@@ -189,6 +247,7 @@ class GoogleState:
         self.id_counter = int(raw.get("id_counter", 0))
         self.epoch = str(raw.get("epoch", self.epoch))
         self.clock_offset = timedelta(seconds=float(raw.get("clock_offset_s", 0)))
+        self.users |= {str(u).lower() for u in raw.get("users", [])}
         for item in raw.get("calendars", []):
             calendar = Calendar.load(item)
             self.calendars[calendar.id] = calendar

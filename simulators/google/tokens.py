@@ -86,3 +86,18 @@ def read_page_token(token: str, query: str) -> PageCursor:
     ):
         raise bad_request("Invalid page token value.", "invalid", location="pageToken")
     return PageCursor(after=data["a"], as_of=int(data["o"]), query=query, since=data.get("s"))
+
+
+def issue_offset_token(prefix: str, offset: int, query: str = "") -> str:
+    """A page token of a small offset-paged list (calendar list, ACL, instances)."""
+    return encode_token(prefix, {"o": offset, "q": query})
+
+
+def read_offset_token(prefix: str, token: str | None, query: str = "") -> int:
+    """The offset a page token continues at (0 without one); a foreign or forged one is 400."""
+    if not token:
+        return 0
+    data = decode_token(prefix, token)
+    if data is None or data.get("q", "") != query or not isinstance(data.get("o"), int) or data["o"] < 0:
+        raise bad_request("Invalid page token value.", "invalid", location="pageToken")
+    return int(data["o"])

@@ -11,7 +11,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from services.clients import RetryPolicy, SessionHolder
+from services.clients import (
+    GoogleCalendarClient,
+    InMemoryTokenCache,
+    RetryPolicy,
+    ServiceAccount,
+    SessionHolder,
+)
 
 FAST_RETRY = RetryPolicy(max_tries=4, base_delay=0.001, max_delay=0.005)
 
@@ -46,3 +52,18 @@ def count(
         for (m, r, s), n in calls.items()
         if method in (None, m) and (route is None or r.endswith(route)) and status in (None, s)
     )
+
+
+def make_google_client(sim: Any, holder: SessionHolder, **overrides: object) -> GoogleCalendarClient:
+    """A Google client of the simulator's trusted service account (acting as itself unless
+    `subject=` says otherwise), fast retries, no rate limit."""
+    kwargs: dict[str, object] = {
+        "base_url": sim.url,
+        "service_account": ServiceAccount.from_info(sim.key_info, token_uri=sim.token_url),
+        "token_caches": lambda _principal: InMemoryTokenCache(),
+        "session": holder,
+        "retry": FAST_RETRY,
+        "max_requests_per_second": 0,
+        "timeout_s": 5.0,
+    }
+    return GoogleCalendarClient(**{**kwargs, **overrides})  # type: ignore[arg-type]

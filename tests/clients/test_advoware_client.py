@@ -118,6 +118,54 @@ async def test_termine_filter_uses_frnr(client: AdvowareClient, advoware_sim: Ad
     assert [t["text"] for t in await client.list_termine("SB")] == ["B"]
 
 
+async def test_termin_by_frnr_of_any_employee_and_its_window(
+    client: AdvowareClient,
+    advoware_sim: AdvowareSim,  # noqa: F811
+) -> None:
+    for kuerzel in ("SB", "AI"):
+        advoware_sim.state.add_employee(kuerzel, "Name", "Vorname", aktiv=kuerzel == "SB")
+    employees = {e["kuerzel"]: e for e in await client.list_employees()}
+    assert employees["SB"]["aktiv"] is True and employees["AI"]["aktiv"] is False
+    assert employees["SB"]["email"] == "sb@kanzlei.example"
+    other = await client.create_termin(
+        {"kuerzel": "AI", "datum": "2026-03-10", "uhrzeitVon": "09:00", "text": "X"}
+    )
+    series = await client.create_termin(
+        {"kuerzel": "SB", "datum": "2026-01-05", "uhrzeitVon": "10:00", "turnus": 1, "turnusArt": 2,
+         "turnusBis": "2026-06-29", "text": "Serie"}
+    )  # fmt: skip
+    late = await client.create_termin(
+        {"kuerzel": "SB", "datum": "2026-05-02", "dauertermin": 1, "text": "Spät"}
+    )
+    # GET by frnr without Kürzel finds another employee's appointment (the move check, §5).
+    assert (await client.get_termin(other["frNr"]))["kuerzel"] == "AI"  # type: ignore[index]
+    window = await client.list_termine("SB", "2026-03-01", "2026-03-31")
+    assert [t["frNr"] for t in window] == [series["frNr"]]  # the series overlaps, `late` does not
+    assert late["frNr"] in [t["frNr"] for t in await client.list_termine("SB", "2026-05-01", "2026-05-31")]
+    await client.delete_termin(other["frNr"])
+    assert await client.get_termin(other["frNr"]) is None
+    updated = await client.update_termin(series["frNr"], {"text": "Serie neu"})
+    assert updated["rowId"] != series["rowId"] and updated["turnusArt"] == 2  # untouched fields kept
+
+
+async def test_termin_create_lost_answer_is_outcome_unknown(
+    client: AdvowareClient,
+    advoware_sim: AdvowareSim,  # noqa: F811
+) -> None:
+    from services.clients import OutcomeUnknown
+
+    advoware_sim.state.add_employee("SB", "Name", "Vorname")
+    await client.list_employees()  # token first
+    await set_faults(
+        advoware_sim.url,
+        {"method": "POST", "route": "*/Termine", "status": 503, "count": 1, "after_write": True},
+    )
+    with pytest.raises(OutcomeUnknown):
+        await client.create_termin({"kuerzel": "SB", "datum": "2026-03-10", "text": "einmal"})
+    assert count(advoware_sim.calls(), "POST", "/Termine") == 1  # never re-sent blindly
+    assert [t["text"] for t in await client.list_termine("SB")] == ["einmal"]
+
+
 # -- token flow -----------------------------------------------------------------------------------
 
 

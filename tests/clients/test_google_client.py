@@ -1,46 +1,38 @@
 """GoogleCalendarClient against the Google Calendar simulator over real HTTP: calendars, events,
-etags, sync tokens (410), rate-limit answers (403/429), idempotent inserts with client ids."""
+etags, sync tokens (410), rate-limit answers (403/429), idempotent inserts with client ids.
+Credentials are the real thing: a service-account key read by google-auth, whose signed JWT the
+simulator verifies (tests/clients/test_google_auth.py covers delegation and sharing)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
 
 from services.clients import (
+    FullSyncRequired,
     Gone,
     GoogleCalendarClient,
+    InMemoryTokenCache,
     NotFound,
     OutcomeUnknown,
     PreconditionFailed,
     QuotaExceeded,
     RateLimited,
+    ServiceAccount,
     SessionHolder,
     count_calls,
 )
-from tests.clients.conftest import FAST_RETRY, admin_post, count, set_faults
+from tests.clients.conftest import FAST_RETRY, admin_post, count, make_google_client, set_faults
 from tests.fixtures.google_sim import GoogleSim, google_sim  # noqa: F401
 
 EVENTS = "/events"
 EVENT = "/events/{eventId}"
 
 
-def make_client(sim: GoogleSim, holder: SessionHolder, **overrides: object) -> GoogleCalendarClient:
-    kwargs: dict[str, object] = {
-        "base_url": sim.url,
-        "access_token": SecretStr("sandbox-google-token"),
-        "session": holder,
-        "retry": FAST_RETRY,
-        "max_requests_per_second": 0,
-        "timeout_s": 5.0,
-    }
-    return GoogleCalendarClient(**{**kwargs, **overrides})  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def client(google_sim: GoogleSim, holder: SessionHolder) -> GoogleCalendarClient:  # noqa: F811
-    return make_client(google_sim, holder)
+    return make_google_client(google_sim, holder)
 
 
 @pytest.fixture
@@ -121,10 +113,12 @@ async def test_sync_token_with_filters_refused_before_sending(
     assert google_sim.total_calls() == 0
 
 
-async def test_invalid_sync_token_raises_gone(client: GoogleCalendarClient, calendar_id: str) -> None:
-    with pytest.raises(Gone) as info:
+async def test_invalid_sync_token_raises_full_sync_required(
+    client: GoogleCalendarClient, calendar_id: str
+) -> None:
+    with pytest.raises(FullSyncRequired) as info:
         await client.list_events(calendar_id, sync_token="Cbm90LWEtdG9rZW4")
-    assert info.value.reason == "fullSyncRequired"
+    assert isinstance(info.value, Gone) and info.value.reason == "fullSyncRequired"
 
 
 @pytest.mark.parametrize("kind", ["403", "userRateLimitExceeded", "429"])
@@ -208,26 +202,60 @@ async def test_get_retried_on_503(
     assert count(google_sim.calls(), "GET", EVENT) == 3
 
 
-async def test_token_endpoint_cached_and_refreshed_on_401(holder: SessionHolder) -> None:
-    from datetime import timedelta
+async def test_token_fetched_once_and_refreshed_after_401(
+    client: GoogleCalendarClient,
+    google_sim: GoogleSim,  # noqa: F811
+) -> None:
+    for _ in range(5):
+        await client.list_calendars()
+    assert count(google_sim.calls(), "POST", "/token") == 1
+    await admin_post(google_sim.root, "/_admin/expire-tokens", {})
+    with count_calls() as calls:
+        await client.list_calendars()
+    assert count(google_sim.calls(), "POST", "/token") == 2
+    assert [(r.route, r.status, r.data) for r in calls.records] == [
+        ("users/me/calendarList", "401", True),
+        ("token", "200", False),
+        ("users/me/calendarList", "200", True),
+    ]
 
-    from services.clients import InMemoryTokenCache
-    from simulators.google import GoogleSimConfig
-    from tests.fixtures.google_sim import start_google_sim
 
-    sim = await start_google_sim(GoogleSimConfig(accepted_tokens=set()))  # only issued tokens
-    try:
-        client = make_client(
-            sim, holder, access_token=None, token_url=sim.token_url, token_cache=InMemoryTokenCache()
-        )
-        for _ in range(5):
-            await client.list_calendars()
-        assert count(sim.calls(), "POST", "/token") == 1
-        for token in sim.state.issued_tokens:  # the gateway forgets them: next call gets 401
-            sim.state.issued_tokens[token] = sim.state.now() - timedelta(seconds=1)
-        with count_calls() as calls:
-            await client.list_calendars()
-        assert count(sim.calls(), "POST", "/token") == 2
-        assert [r.status for r in calls.records if r.data] == ["401", "200"]
-    finally:
-        await sim.running.stop()
+async def test_every_event_write_sends_no_updates_and_no_attendees(
+    client: GoogleCalendarClient,
+    calendar_id: str,
+    google_sim: GoogleSim,  # noqa: F811
+) -> None:
+    await client.insert_event(calendar_id, timed("adv0000011", 11))
+    await client.patch_event(calendar_id, "adv0000011", {"summary": "neu"})
+    await client.update_event(calendar_id, "adv0000011", timed(None, 12))
+    await client.delete_event(calendar_id, "adv0000011")
+    writes = [(w.method, w.send_updates) for w in google_sim.state.event_writes]
+    assert writes == [("POST", "none"), ("PATCH", "none"), ("PUT", "none"), ("DELETE", "none")]
+    with pytest.raises(ValueError):
+        await client.insert_event(calendar_id, timed("adv0000012", 12) | {"attendees": [{"email": "a@b.de"}]})
+    with pytest.raises(ValueError):
+        await client.patch_event(calendar_id, "adv0000011", {"attendees": []})
+    assert len(google_sim.state.event_writes) == 4
+
+
+async def test_instances_of_a_series(client: GoogleCalendarClient, calendar_id: str) -> None:
+    series = {
+        "id": "adv0000020",
+        "summary": "Serie",
+        "start": {"dateTime": "2026-03-23T10:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-03-23T11:00:00", "timeZone": "Europe/Berlin"},
+        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+    }
+    await client.insert_event(calendar_id, series)
+    instances = await client.list_instances(calendar_id, "adv0000020", max_results=2)
+    # 10:00 local on both sides of the last Sunday of March: +01:00, then +02:00.
+    assert [i["start"]["dateTime"] for i in instances] == [
+        "2026-03-23T10:00:00+01:00",
+        "2026-03-30T10:00:00+02:00",
+        "2026-04-06T10:00:00+02:00",
+    ]
+    await client.delete_event(calendar_id, instances[1]["id"])
+    kept = await client.list_instances(calendar_id, "adv0000020", show_deleted=True)
+    assert [i["status"] for i in kept] == ["confirmed", "cancelled", "confirmed"]
+    masters = await client.list_events(calendar_id, single_events=False, show_deleted=True)
+    assert [e["id"] for e in masters.items] == ["adv0000020", instances[1]["id"]]

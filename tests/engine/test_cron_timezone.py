@@ -137,5 +137,6 @@ async def test_cron_list_names_the_time_zone_and_the_next_run_in_it(tmp_path):
     unknown = await asyncio.to_thread(run_cli, ["cron", "run", "nope"], env)
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == (
-        "error: no cron named 'nope' (crons: maintenance-audit-retention, vmh-beteiligte-cron)"
+        "error: no cron named 'nope' (crons: advoware-calendar-cron, maintenance-audit-retention, "
+        "vmh-beteiligte-cron)"
     )

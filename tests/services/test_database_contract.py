@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from subprocess import PIPE
@@ -23,6 +24,9 @@ from services.db import (
     DIALECTS,
     MASK,
     AuditEntry,
+    CalendarEmployee,
+    CalendarMapping,
+    CalendarMappingExists,
     Database,
     OutboxNotification,
     mask_decision,
@@ -666,3 +670,201 @@ async def test_sqlite_statement_cancelled_before_it_started_never_runs(tmp_path:
         assert await driver.fetch("SELECT k FROM t") == []
     finally:
         await driver.close()
+
+
+# -- calendar: appointment mappings and per-employee state (migration `calendar`) ----------------
+
+CAL = "c_abc@group.calendar.google.com"
+
+
+def a_mapping(**overrides: object) -> CalendarMapping:
+    values: dict[str, object] = {
+        "kuerzel": "SB",
+        "calendar_id": CAL,
+        "source_system": "advoware",
+        "advoware_frnr": 123456,
+        "google_event_id": "adv123456",
+    }
+    values.update(overrides)
+    return CalendarMapping(**values)  # type: ignore[arg-type]
+
+
+def test_calendar_migration_exists_in_both_dialects() -> None:
+    for dialect in DIALECTS:
+        assert any(name.endswith("_calendar") for name in migration_names(dialect)), dialect
+
+
+async def test_calendar_mapping_round_trip_keeps_every_field(database: Database) -> None:
+    database.clock = FixedClock()
+    full = a_mapping(
+        status="synced",
+        advoware_row_id="AAAx==",
+        advoware_fingerprint="f" * 64,
+        google_etag='"3412345678901234"',
+        google_updated=datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC),
+        google_fingerprint="g" * 64,
+        # Local 10:00 Berlin on both sides of the spring change, given in other offsets.
+        mapped_start=datetime(2026, 3, 29, 10, 0, tzinfo=timezone(timedelta(hours=2))),
+        mapped_end=None,
+        failure_count=2,
+        next_retry_at=T0 + timedelta(minutes=5),
+        failure_reason="Advoware refused the write (HTTP 403)",
+    )
+    stored = await database.insert_calendar_mapping(full)
+    assert stored.id is not None and stored.created_at == T0 and stored.updated_at == T0
+    assert replace(stored, id=None, created_at=None, updated_at=None) == replace(
+        full, mapped_start=datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    )
+    assert_utc(stored.mapped_start)  # type: ignore[arg-type]
+    assert await database.get_calendar_mapping(stored.id) == stored
+    assert await database.mapping_by_frnr("SB", 123456) == stored
+    assert await database.mapping_by_event(CAL, "adv123456") == stored
+    assert await database.mapping_by_frnr("AI", 123456) is None
+
+
+async def test_calendar_mapping_of_one_side_only(database: Database) -> None:
+    google_born = await database.insert_calendar_mapping(
+        a_mapping(source_system="google", advoware_frnr=None, google_event_id="k3j2h1g0f9")
+    )
+    advoware_born = await database.insert_calendar_mapping(a_mapping(advoware_frnr=7, google_event_id=None))
+    # Two NULL frNrs and two NULL event ids never collide.
+    await database.insert_calendar_mapping(
+        a_mapping(source_system="google", advoware_frnr=None, google_event_id="x1")
+    )
+    await database.insert_calendar_mapping(a_mapping(advoware_frnr=8, google_event_id=None))
+    done = await database.save_calendar_mapping(replace(google_born, advoware_frnr=999, status="synced"))
+    assert done.advoware_frnr == 999 and done.status == "synced" and done.id == google_born.id
+    assert (await database.mapping_by_frnr("SB", 999)) == done
+    assert advoware_born.google_event_id is None
+    assert await database.count_calendar_mappings("SB") == 4
+
+
+async def test_calendar_mapping_uniqueness_on_both_engines(database: Database) -> None:
+    first = await database.insert_calendar_mapping(a_mapping())
+    with pytest.raises(CalendarMappingExists):
+        await database.insert_calendar_mapping(a_mapping(google_event_id="adv999999"))  # same (SB, frNr)
+    with pytest.raises(CalendarMappingExists):
+        await database.insert_calendar_mapping(a_mapping(advoware_frnr=1))  # same (calendar, event)
+    # The same appointment may be mapped under another employee while it moves (§5 deletes).
+    moved = await database.insert_calendar_mapping(a_mapping(kuerzel="AI", calendar_id="c_ai@group"))
+    other = await database.insert_calendar_mapping(a_mapping(advoware_frnr=2, google_event_id="adv2x"))
+    with pytest.raises(CalendarMappingExists):
+        await database.save_calendar_mapping(replace(other, google_event_id="adv123456"))
+    with pytest.raises(CalendarMappingExists):
+        await database.save_calendar_mapping(replace(other, advoware_frnr=123456))
+    assert await database.get_calendar_mapping(other.id) == other  # type: ignore[arg-type]
+    assert {m.id for m in await database.list_calendar_mappings("SB")} == {first.id, other.id}
+    assert [m.id for m in await database.list_calendar_mappings("AI")] == [moved.id]
+
+
+async def test_calendar_batch_save_is_all_or_nothing(database: Database) -> None:
+    kept = await database.insert_calendar_mapping(a_mapping())
+    batch = [
+        replace(kept, status="synced"),
+        a_mapping(advoware_frnr=10, google_event_id="adv10"),
+        a_mapping(advoware_frnr=11, google_event_id="adv123456"),  # clashes with `kept`
+    ]
+    with pytest.raises(CalendarMappingExists):
+        await database.save_calendar_mappings(batch)
+    assert await database.list_calendar_mappings("SB") == [kept]
+    saved = await database.save_calendar_mappings(batch[:2])
+    assert [m.status for m in saved] == ["synced", "pending"] and saved[1].id is not None
+    assert await database.count_calendar_mappings("SB") == 2
+
+
+async def test_calendar_mapping_failures_count_up_and_filter(database: Database) -> None:
+    database.clock = FixedClock()
+    mapping = await database.insert_calendar_mapping(a_mapping())
+    retry = T0 + timedelta(minutes=1)
+    once = await database.record_calendar_failure(mapping.id, "COUNT cannot be expressed", retry)  # type: ignore[arg-type]
+    twice = await database.record_calendar_failure(mapping.id, "x" * 5000, None)  # type: ignore[arg-type]
+    assert (once.status, once.failure_count, once.next_retry_at) == ("failed", 1, retry)
+    assert (
+        twice.failure_count == 2 and twice.next_retry_at is None and len(twice.failure_reason or "") == 1000
+    )
+    assert [m.id for m in await database.list_calendar_mappings("SB", status="failed")] == [mapping.id]
+    assert await database.list_calendar_mappings("SB", status="synced") == []
+    with pytest.raises(LookupError):
+        await database.record_calendar_failure(10**9, "gone", None)
+    cleared = await database.save_calendar_mapping(
+        replace(twice, status="synced", failure_count=0, failure_reason=None)
+    )
+    assert cleared.failure_count == 0 and cleared.status == "synced"
+
+
+async def test_calendar_mapping_delete_and_missing_rows(database: Database) -> None:
+    mapping = await database.insert_calendar_mapping(a_mapping())
+    await database.insert_calendar_mapping(a_mapping(advoware_frnr=5, google_event_id="adv5x"))
+    await database.insert_calendar_mapping(a_mapping(kuerzel="AI", calendar_id="c_ai"))
+    assert await database.delete_calendar_mapping(mapping.id) is True  # type: ignore[arg-type]
+    assert await database.delete_calendar_mapping(mapping.id) is False  # type: ignore[arg-type]
+    with pytest.raises(LookupError):
+        await database.save_calendar_mapping(mapping)
+    with pytest.raises(ValueError):
+        await database.insert_calendar_mapping(mapping)  # has an id
+    assert await database.delete_calendar_mappings("SB") == 1
+    assert await database.count_calendar_mappings("AI") == 1
+
+
+def test_calendar_mapping_refuses_invalid_values() -> None:
+    with pytest.raises(ValueError):
+        a_mapping(source_system="espocrm")
+    with pytest.raises(ValueError):
+        a_mapping(status="done")
+    with pytest.raises(ValueError):
+        a_mapping(advoware_frnr=None, google_event_id=None)
+
+
+async def test_calendar_mapping_refuses_naive_times(database: Database) -> None:
+    with pytest.raises(ValueError, match="mapped_start"):
+        await database.insert_calendar_mapping(a_mapping(mapped_start=datetime(2026, 3, 29, 2, 30)))
+    assert await database.count_calendar_mappings("SB") == 0
+
+
+async def test_calendar_employee_state_lifecycle(database: Database) -> None:
+    clock = FixedClock()
+    database.clock = clock
+    assert await database.get_calendar_employee("SB") is None
+    with pytest.raises(LookupError):
+        await database.record_calendar_success("SB", "C1", full=True)
+    state = await database.save_calendar_employee(
+        CalendarEmployee("SB", calendar_id=CAL, shared_with="sb@x.de")
+    )
+    assert state == CalendarEmployee("SB", CAL, "sb@x.de", updated_at=T0)
+    first = await database.record_calendar_success("SB", "C1", full=True)
+    assert (first.sync_token, first.last_full_sync, first.last_success) == ("C1", T0, T0)
+    clock.now = T0 + timedelta(minutes=15)
+    second = await database.record_calendar_success("SB", "C2", full=False)
+    assert (second.sync_token, second.last_full_sync, second.last_success) == ("C2", T0, clock.now)
+    assert await database.clear_calendar_sync_token("SB") is True
+    assert await database.clear_calendar_sync_token("SB") is False
+    assert (await database.get_calendar_employee("SB")).sync_token is None  # type: ignore[union-attr]
+    # One notice per braking episode: only the call that opens (or closes) it gets True.
+    assert await database.set_calendar_braking("SB", True) is True
+    assert await database.set_calendar_braking("SB", True) is False
+    assert (await database.get_calendar_employee("SB")).braking is True  # type: ignore[union-attr]
+    assert await database.set_calendar_braking("SB", False) is True
+    assert await database.set_calendar_braking("XX", True) is False
+    replaced = await database.save_calendar_employee(replace(second, calendar_id="c_new", braking=True))
+    assert replaced.calendar_id == "c_new" and replaced.braking is True and replaced.last_full_sync == T0
+
+
+async def test_calendar_employees_never_synced_first_then_oldest(database: Database) -> None:
+    for kuerzel, success in [("AA", T0), ("BB", None), ("CC", T0 - timedelta(hours=1)), ("DD", None)]:
+        await database.save_calendar_employee(CalendarEmployee(kuerzel, last_success=success))
+    assert [e.kuerzel for e in await database.list_calendar_employees()] == ["BB", "DD", "CC", "AA"]
+
+
+async def test_calendar_state_survives_reopen(database_url: str) -> None:
+    async with open_database(database_url) as db:
+        await db.migrate()
+        saved = await db.insert_calendar_mapping(
+            a_mapping(mapped_start=T0, mapped_end=T0 + timedelta(hours=1))
+        )
+        await db.save_calendar_employee(
+            CalendarEmployee("SB", calendar_id=CAL, sync_token="C9", braking=True)
+        )
+    async with open_database(database_url) as db:
+        assert await db.mapping_by_event(CAL, "adv123456") == saved
+        employee = await db.get_calendar_employee("SB")
+        assert employee is not None and employee.sync_token == "C9" and employee.braking is True

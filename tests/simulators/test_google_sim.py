@@ -91,27 +91,6 @@ async def test_missing_authorization_is_401(google_sim: GoogleSim):
     assert body["error"]["code"] == 401 and reason(body) == "required"
 
 
-async def test_token_endpoint_issues_accepted_bearer_tokens():
-    sim = await start_google_sim(GoogleSimConfig(accepted_tokens=set()))
-    try:
-        async with aiohttp.ClientSession() as session:
-            grant = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "a.b.c"}
-            async with session.post(sim.token_url, data=grant) as response:
-                token = await response.json()
-            assert token["expires_in"] == 3600 and token["token_type"] == "Bearer"
-            async with session.get(
-                sim.url + "/users/me/calendarList", headers={"Authorization": "Bearer nope"}
-            ) as r:
-                assert r.status == 401
-            auth = {"Authorization": f"Bearer {token['access_token']}"}
-            async with session.get(sim.url + "/users/me/calendarList", headers=auth) as r:
-                assert r.status == 200
-            async with session.post(sim.token_url, data={"grant_type": "password"}) as r:
-                assert r.status == 400 and (await r.json())["error"] == "unsupported_grant_type"
-    finally:
-        await sim.running.stop()
-
-
 async def test_calendars_insert_get_list_paging_delete(api: Api):
     ids = [await api.calendar(k) for k in ("SB", "AI", "RO")]
     assert all(i.endswith("@group.calendar.google.com") for i in ids)
@@ -544,3 +523,95 @@ async def test_rate_limit_can_target_one_route(api: Api):
     assert (await api.call("GET", f"/calendars/{cal}/events"))[0] == 200
     status, _ = await api.call("POST", "/_admin/rate-limit", json={"count": 1, "kind": "teapot"})
     assert status == 400
+
+
+# -- fidelity: bounded series far ahead, events.instances -----------------------------------------
+
+
+@pytest.mark.parametrize("bound", ["COUNT=3", "UNTIL=20281231T235959Z"])
+async def test_bounded_series_beyond_the_expansion_horizon_is_listed(
+    api: Api, google_sim: GoogleSim, bound: str
+):
+    """A series with COUNT/UNTIL starting more than 730 days ahead once vanished from every
+    listing while events.get returned it (found with Google's own client)."""
+    cal = await api.calendar()
+    start = google_sim.state.now().date().replace(day=1).replace(year=google_sim.state.now().year + 2)
+    day = f"{start.year}-{start.month:02d}-02"
+    if bound.startswith("UNTIL"):
+        bound = f"UNTIL={start.year}{start.month:02d}20T235959Z"
+    await api.insert(cal, **meeting("far0001", day=day, recurrence=[f"RRULE:FREQ=WEEKLY;{bound}"]))
+    assert (await api.call("GET", f"/calendars/{cal}/events/far0001"))[0] == 200
+    masters = (await api.list(cal))["items"]
+    assert [e["id"] for e in masters] == ["far0001"]
+    instances = (await api.list(cal, singleEvents="true"))["items"]
+    assert len(instances) == 3 and {i["recurringEventId"] for i in instances} == {"far0001"}
+    window = {"timeMin": f"{day}T00:00:00Z", "timeMax": f"{start.year + 1}-01-01T00:00:00Z"}
+    assert [e["id"] for e in (await api.list(cal, **window))["items"]] == ["far0001"]
+    token = (await api.list(cal))["nextSyncToken"]
+    await api.call("PATCH", f"/calendars/{cal}/events/far0001", json={"summary": "neu"})
+    assert [e["id"] for e in (await api.list(cal, syncToken=token))["items"]] == ["far0001"]
+
+
+async def test_open_ended_series_far_ahead_is_listed_as_master(api: Api, google_sim: GoogleSim):
+    cal = await api.calendar()
+    year = google_sim.state.now().year + 3
+    await api.insert(cal, **meeting("far0002", day=f"{year}-03-02", recurrence=["RRULE:FREQ=MONTHLY"]))
+    assert [e["id"] for e in (await api.list(cal))["items"]] == ["far0002"]
+
+
+async def test_instances_of_a_series_with_a_moved_and_a_cancelled_occurrence(api: Api):
+    cal = await api.calendar()
+    await api.insert(cal, **meeting("inst0001", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"]))
+    moved, cancelled = "inst0001_20260309T090000Z", "inst0001_20260316T090000Z"
+    status, _ = await api.call(
+        "PATCH", f"/calendars/{cal}/events/{moved}",
+        json={"start": timed("2026-03-09T14:00:00"), "end": timed("2026-03-09T15:00:00")},
+    )  # fmt: skip
+    assert status == 200
+    assert (await api.call("DELETE", f"/calendars/{cal}/events/{cancelled}"))[0] == 204
+    status, body = await api.call("GET", f"/calendars/{cal}/events/inst0001/instances")
+    assert status == 200
+    assert [(i["id"], i["start"]["dateTime"][11:16]) for i in body["items"]] == [
+        ("inst0001_20260302T090000Z", "10:00"),
+        (moved, "14:00"),
+        ("inst0001_20260323T090000Z", "10:00"),
+    ]
+    assert all(i["recurringEventId"] == "inst0001" for i in body["items"])
+    status, body = await api.call(
+        "GET",
+        f"/calendars/{cal}/events/inst0001/instances",
+        params={"showDeleted": "true", "maxResults": "2"},
+    )
+    first = body["items"]
+    status, rest = await api.call(
+        "GET", f"/calendars/{cal}/events/inst0001/instances",
+        params={"showDeleted": "true", "maxResults": "2", "pageToken": body["nextPageToken"]},
+    )  # fmt: skip
+    assert [i["status"] for i in first + rest["items"]] == [
+        "confirmed",
+        "confirmed",
+        "cancelled",
+        "confirmed",
+    ]
+    window = {"timeMin": "2026-03-08T00:00:00Z", "timeMax": "2026-03-10T00:00:00Z"}
+    status, body = await api.call("GET", f"/calendars/{cal}/events/inst0001/instances", params=window)
+    assert [i["id"] for i in body["items"]] == [moved]
+    assert (await api.call("GET", f"/calendars/{cal}/events/nothere01/instances"))[0] == 404
+    await api.call("DELETE", f"/calendars/{cal}/events/inst0001")
+    assert (await api.call("GET", f"/calendars/{cal}/events/inst0001/instances"))[0] == 410
+
+
+async def test_writes_record_send_updates(api: Api, google_sim: GoogleSim):
+    cal = await api.calendar()
+    guests = {"attendees": [{"email": "mandant@example.org"}]}
+    status, _ = await api.call(
+        "POST", f"/calendars/{cal}/events", params={"sendUpdates": "all"}, json=meeting("mail0001", **guests)
+    )
+    assert status == 200
+    await api.call(
+        "PATCH", f"/calendars/{cal}/events/mail0001", params={"sendUpdates": "none"}, json={"summary": "x"}
+    )
+    assert [(w.method, w.send_updates, w.attendees) for w in google_sim.state.event_writes] == [
+        ("POST", "all", 1),
+        ("PATCH", "none", 1),
+    ]
