@@ -31,6 +31,7 @@ def test_sandbox_starts_serves_proxy_and_stops_cleanly(tmp_path, service_process
         tmp_path / "sandbox", tmp_path / "sandbox.log", service_processes, PROXY_API_KEYS=""
     )
     proc, port, adv, espo_port = sandbox.proc, sandbox.port, sandbox.advoware_port, sandbox.espocrm_port
+    google = sandbox.google_port
     health = proc.wait_http(port, timeout=40)
     assert health["status"] == "ok" and health["backend"]["name"] == "embedded"
     proc.wait_log("Stop with Ctrl-C")
