@@ -9,6 +9,7 @@ never lost); a round-trip block is remembered. Shared by the create and the upda
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from services.beteiligte import summary
@@ -20,10 +21,10 @@ from services.beteiligte.ports import Status, SyncOutcome
 from services.beteiligte.rules import ENTITY, POST, PartyDecision
 from services.beteiligte.settle import unwrap
 from services.beteiligte.snapshot import mismatch_fields, next_snapshot, unchanged
-from services.sync.actions import Call, Notify, describe
+from services.sync.actions import Action, Call, Notify, Patch, describe
 from services.sync.audit import safe_message
 from services.sync.notify import to_outbox
-from services.sync.policy import FailureUpdate
+from services.sync.policy import STAMP, FailureUpdate
 from services.sync.runner import Applied, run
 
 SUMMED_KINDS = frozenset({"conflict", "linked_existing"})
@@ -34,8 +35,8 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     writes_ahead = await _write_ahead(deps, run_, decision)
 
     async def pushed(action: Any) -> None:
-        """The PUT landed: from here on the EspoCRM write may land too (`inflight.absorb`)."""
-        if writes_ahead and writes_ahead.get("pull"):
+        """The PUT landed: from here on an EspoCRM write without a stamp may land too."""
+        if writes_ahead and writes_ahead.get("pull") and "stamp" not in writes_ahead:
             await _store_ahead(deps, run_, decision, {**writes_ahead, "done": ["push"]})
 
     executor = PartyExecutor(deps.espo, deps.advo, deps.db)
@@ -132,7 +133,7 @@ async def _write_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision) -> d
     both sides already agree on: they are true whatever happens to the writes."""
     if decision.old_snapshot is None or not decision.record.get("betnr") or not decision.writes_data:
         return None
-    ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target)
+    ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target, _stamp(decision.actions))
     await _store_ahead(deps, run_, decision, ahead)
     return ahead
 
@@ -145,18 +146,25 @@ async def _store_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision, ahea
     await deps.db.save_snapshot(run_.entity_id, int(decision.record["betnr"]), snapshot)
 
 
-def still_in_flight(applied: Applied) -> dict[str, dict[str, Any]] | None:
+def still_in_flight(applied: Applied) -> dict[str, Any] | None:
     """After the run only the failed write's values stay in flight, and only when it may have
     landed; what ran is in the snapshot, what never ran cannot have landed."""
     failure = applied.failure
     if failure is None or not failure.maybe_applied:
         return None
-    kind = "push" if isinstance(failure.action, Call) else "pull"
-    values = {
-        k.removeprefix("party."): v for k, v in failure.action.advances.items() if k.startswith("party.")
-    }
-    as_json = Party().replace(values).to_json()
-    return {kind: {f: as_json[f] for f in values}}
+    action = failure.action
+    values = {k.removeprefix("party."): v for k, v in action.advances.items() if k.startswith("party.")}
+    fields = tuple(values)
+    target = Party().replace(values)
+    if isinstance(action, Call):
+        return planned(fields, (), target, None)
+    return planned((), fields, target, _stamp((action,)))
+
+
+def _stamp(actions: Sequence[Action]) -> str | None:
+    """The stamp the run's EspoCRM write carries: whether the record holds it tells whether the
+    write landed (`inflight.py`)."""
+    return next((a.fields[STAMP] for a in actions if isinstance(a, Patch) and STAMP in a.fields), None)
 
 
 def held_notices(decision: PartyDecision, applied: Applied) -> tuple[list[Notify], list[Notify]]:

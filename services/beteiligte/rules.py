@@ -42,7 +42,7 @@ from services.beteiligte.mapping import (
 from services.beteiligte.settle import settle_write
 from services.sync.actions import Action, Call, Note, Notify, Patch
 from services.sync.fingerprint import value_hash
-from services.sync.policy import RetryPolicy
+from services.sync.policy import STAMP, RetryPolicy
 
 ENTITY = "CBeteiligte"
 PUT, POST = "advoware.put_party", "advoware.post_party"
@@ -135,7 +135,7 @@ def decide_linked(
     # unfiltered, so a vorname typed into a company is seen and `fit_kind` clears it.
     advo = advo_to_party(advo_record)
     row_id = advo_record.get("rowId")
-    snapshot = absorb(snapshot, espo, advo)  # the service's own writes of a run that died
+    snapshot = absorb(snapshot, espo, advo, record.get(STAMP))  # own writes of a run that died
     merge = fit_kind(_merge_for(espo, advo, snapshot, row_id, facts.conflict_policy), espo, advo, kind)
     to_advo, to_espo = facts.direction in ("both", "to_advoware"), facts.direction in ("both", "to_espocrm")
     target = merge.target

@@ -25,7 +25,8 @@ BLOCKED_STATUSES = frozenset({"invalid", "manual_action", "duplicate_suspected",
 # Set by EspoCRM itself, or leftovers of the old system that would sit outside every filter.
 WANTS_SYNC_STATUSES = ("pending_sync", "dirty", "syncing", "conflict")
 RETRY_ATTRS = ("syncErrorMessage", "syncNextRetry", "syncAutoResetAt", "advowareDeletedAt")
-BOOKKEEPING_ATTRS = frozenset({"syncStatus", "advowareLastSync", "syncRetryCount", *RETRY_ATTRS})
+STAMP = "advowareLastSync"  # the time of the last successful sync, written with its data
+BOOKKEEPING_ATTRS = frozenset({"syncStatus", STAMP, "syncRetryCount", *RETRY_ATTRS})
 
 CronDecision = Literal["sync", "reset_then_sync"] | None
 
@@ -92,8 +93,15 @@ class RetryPolicy:
         return FailureUpdate(fields, notify=False, permanent=False)
 
     def on_success(self, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-        """`clean`, the stamp, and the retry attributes cleared (only those that hold a value)."""
-        fields: dict[str, Any] = {"syncStatus": "clean", "advowareLastSync": format_espo_datetime(now)}
+        """`clean`, the stamp, and the retry attributes cleared (only those that hold a value).
+
+        The stamp always differs from the one the record holds (a second later when the last
+        sync fell in the same second): whether the record holds it tells whether this write
+        landed, also when its answer was lost (the writes in flight)."""
+        stamp = format_espo_datetime(now)
+        if parse_espo_datetime(record.get(STAMP)) == parse_espo_datetime(stamp):
+            stamp = format_espo_datetime(now + timedelta(seconds=1))
+        fields: dict[str, Any] = {"syncStatus": "clean", STAMP: stamp}
         if int(record.get("syncRetryCount") or 0) != 0:
             fields["syncRetryCount"] = 0
         fields.update(clear_if_set(record, RETRY_ATTRS))
@@ -128,7 +136,7 @@ class RetryPolicy:
         return wait if wait > 0 else None
 
     def stamp_due(self, record: Mapping[str, Any], now: datetime) -> bool:
-        last = parse_espo_datetime(record.get("advowareLastSync"))
+        last = parse_espo_datetime(record.get(STAMP))
         return last is None or last <= as_utc(now) - self.stale_after
 
     def bookkeeping_due(self, record: Mapping[str, Any], now: datetime, *, webhook: bool) -> bool:

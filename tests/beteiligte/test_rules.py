@@ -516,6 +516,22 @@ def test_the_services_own_write_of_a_run_that_died_is_not_taken_for_an_edit() ->
     assert landed_not.advoware_update["titel"] == "Prof."  # it did not land: pushed again
 
 
+def test_a_pull_in_flight_counts_exactly_when_the_record_holds_its_stamp() -> None:
+    """The EspoCRM write pulling Advoware's titel "Prof." failed with a 5xx (it may have landed);
+    its stamp tells. It had not landed, the EspoCRM user then typed "Prof." and the Advoware user
+    set "Dr." back: EspoCRM's edit wins (it is no write of the service). It had landed, and the
+    EspoCRM user then typed "PD": that edit is pushed without a conflict."""
+    failed = "2026-03-29 11:30:00"
+    flying = snap(inflight={"push": {}, "pull": {"titel": "Prof."}, "stamp": failed})
+    retyped = plan(espo(syncStatus="failed", titel="Prof."), advo(rowId="ROW3"), flying)
+    assert retyped.advoware_update["titel"] == "Prof." and data_of(retyped.espo_update) == {}
+    assert retyped.conflicts == () and retyped.new_snapshot["party"]["titel"] == "Prof."
+    landed = espo(syncStatus="failed", titel="PD", advowareLastSync=failed)
+    edited = plan(landed, advo(rowId="ROW2", titel="Prof."), flying)
+    assert edited.advoware_update["titel"] == "PD" and data_of(edited.espo_update) == {}
+    assert edited.conflicts == ()
+
+
 def test_a_conflict_whose_put_lost_its_answer_is_notified_once_when_known() -> None:
     from services.beteiligte.execute import HELD, held_notices
     from services.clients.errors import ApiError

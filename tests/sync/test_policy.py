@@ -102,6 +102,15 @@ def test_on_success_clears_only_what_is_set() -> None:
     }
 
 
+def test_the_stamp_differs_from_the_one_the_record_holds() -> None:
+    """Whether the record holds a write's stamp tells whether that write landed (writes in
+    flight): a sync in the same second as the last one stamps a second later."""
+    same_second = {"syncStatus": "dirty", "advowareLastSync": "2026-03-29 12:00:00"}
+    assert POLICY.on_success(same_second, NOW)["advowareLastSync"] == "2026-03-29 12:00:01"
+    earlier = {"syncStatus": "dirty", "advowareLastSync": "2026-03-29 11:59:59"}
+    assert POLICY.on_success(earlier, NOW)["advowareLastSync"] == "2026-03-29 12:00:00"
+
+
 @pytest.mark.parametrize(
     ("record", "expected"),
     [
