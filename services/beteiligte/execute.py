@@ -52,7 +52,9 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     if snapshot is not None and writes_ahead and unsure:
         snapshot[INFLIGHT] = unsure  # the failed write may have landed: tell the next run
     rows = to_outbox(notices, deps.settings.admin_user_id, {"betnr": betnr} if betnr else None)
-    if snapshot is not None and betnr is not None and not unchanged(snapshot, decision.old_snapshot):
+    # A write ahead in the database is replaced even when nothing advanced (a write surely failed).
+    changed = writes_ahead is not None or not unchanged(snapshot or {}, decision.old_snapshot)
+    if snapshot is not None and betnr is not None and changed:
         answered = bool(set(applied.answers))
         fields = mismatch_fields(snapshot) if answered else None
         await deps.db.save_snapshot(run_.entity_id, betnr, snapshot, mismatch_fields=fields, notices=rows)

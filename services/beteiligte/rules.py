@@ -155,9 +155,8 @@ def decide_linked(
     if push:
         body = advoware_put_payload(advo_record, {f: target.get(f) for f in push}, kind)
         settle = settle_write(record, body, push, target, kind, snapshot, facts, recipient)
-        actions.append(
-            Call("advoware", "update_party", PUT, int(record["betnr"]), body, _advances(push, target), settle)
-        )
+        betnr, advances = int(record["betnr"]), _advances(push, target)
+        actions.append(Call("advoware", "update_party", PUT, betnr, body, advances, settle, version=row_id))
     espo_fields = _espo_write(record, target, kind, push, pull, row_id, facts, pending=pending)
     if espo_fields is not None:
         status_item = {} if pending else {STATUS: "clean"}

@@ -108,6 +108,24 @@ class OutcomeUnknown(ApiError):
     client-chosen event id (DECISIONS 5)."""
 
 
+class NotApplied(ApiError):
+    """A write without a clear answer (a 5xx, none) that a read-back showed did not take effect:
+    the record still carries the version the write was built on. Surely not applied."""
+
+    @classmethod
+    def of(cls, error: ApiError) -> NotApplied:
+        return cls(error.system, error.method, error.route, error.status, error.message, reason=error.reason)
+
+
+def maybe_applied(error: BaseException) -> bool:
+    """No answer or a 5xx: the remote may have applied the write before failing to say so."""
+    if isinstance(error, NotApplied):
+        return False
+    if isinstance(error, OutcomeUnknown):
+        return True
+    return isinstance(error, ApiError) and (error.status is None or error.status >= 500)
+
+
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
     401: Unauthorized,

@@ -78,6 +78,10 @@ class Call:
     # The call as it runs, from the answers so far (Call key → answer); it keeps op, key and
     # advances, so a plan that stops before it blocks the same state items.
     bind: Callable[[Mapping[str, Any]], Call] | None = field(default=None, compare=False, repr=False)
+    # The version of the target the write was built on (Advoware's rowId, a Google etag): after
+    # a write without a clear answer the executor may read it back, and a target still at this
+    # version was not written (`NotApplied`).
+    version: Any = None
 
 
 @dataclass(frozen=True)

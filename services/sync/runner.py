@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from services.clients.errors import ApiError, OutcomeUnknown
+from services.clients.errors import OutcomeUnknown, maybe_applied
 from services.sync.actions import Action, Call, Note, Notify, Patch, RecordRef, Settlement, describe
 from services.sync.locking import LockLost
 
@@ -55,10 +55,9 @@ class Failure:
 
     @property
     def maybe_applied(self) -> bool:
-        """No answer or a 5xx: the remote may have applied the write before failing to say so."""
-        if isinstance(self.error, OutcomeUnknown):
-            return True
-        return isinstance(self.error, ApiError) and (self.error.status is None or self.error.status >= 500)
+        """No answer or a 5xx: the remote may have applied the write before failing to say so
+        (unless the executor read back that it did not, `NotApplied`)."""
+        return maybe_applied(self.error)
 
 
 @dataclass

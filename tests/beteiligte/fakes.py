@@ -8,9 +8,10 @@
   body (like the simulator), the exact search by name/vorname (DECISIONS 6), a POST answered with
   betNr and rowId; every created party remembers which EspoCRM record's sync created it.
 
-Faults are armed one at a time: the next write of a kind fails `before` it is applied (the
-system refused it), `after` (applied, the answer lost) or `crash` (applied, then the process
-dies: `Crash` is a BaseException, so nothing in the service catches it).
+Faults are armed one at a time: the next write of a kind fails `before` it is applied (a 503:
+the service cannot know it was not applied), is `rejected` (a 400: surely not applied), fails
+`after` (applied, the answer lost) or `crash`es (applied, then the process dies: `Crash` is a
+BaseException, so nothing in the service catches it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.beteiligte.mapping import ADVOWARE_ACCEPTED_FIELDS
-from services.clients.errors import ApiError, NotFound, OutcomeUnknown
+from services.clients.errors import ApiError, BadRequest, NotFound, OutcomeUnknown
 
 SYNC_FIELDS = ("lastName", "firstName", "anrede", "titel", "rechtsform", "dateOfBirth", "firmenname")
 
@@ -32,10 +33,11 @@ class Crash(BaseException):
 
 @dataclass
 class Faults:
-    armed: dict[str, str] = field(default_factory=dict)  # write kind → before | after | crash
+    armed: dict[str, str] = field(default_factory=dict)  # write kind → before|rejected|after|crash
     fired: list[str] = field(default_factory=list)
     # Writes that landed without an answer: (side, EspoCRM id, record before, record after).
     landed: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    answered: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # PUTs
 
     def take(self, kind: str) -> str | None:
         fault = self.armed.pop(kind, None)
@@ -44,7 +46,9 @@ class Faults:
         return fault
 
 
-def _refused(system: str, method: str) -> ApiError:
+def _refused(system: str, method: str, fault: str = "before") -> ApiError:
+    if fault == "rejected":
+        return BadRequest(system, method, "fake", 400)
     return ApiError(system, method, "fake", 503)
 
 
@@ -86,8 +90,8 @@ class FakeEspo:
 
     async def update(self, entity: str, record_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
         fault = self.faults.take("espo")
-        if fault == "before":
-            raise _refused("espocrm", "PUT")
+        if fault in ("before", "rejected"):
+            raise _refused("espocrm", "PUT", fault)
         if record_id not in self.records:
             raise NotFound("espocrm", "PUT", "/{entity}/{id}", 404)
         self.writes += 1
@@ -139,13 +143,14 @@ class FakeAdvoware:
 
     def _apply(self, kind: str, write: Any, betnr: int | None = None) -> Any:
         fault = self.faults.take(kind)
-        if fault == "before":
-            raise _refused("advoware", kind)
+        if fault in ("before", "rejected"):
+            raise _refused("advoware", kind, fault)
         self.writes += 1
         before = dict(self.parties.get(betnr, {})) if betnr is not None else {}
         result = write()
-        if fault in ("after", "crash") and betnr is not None:
-            self.faults.landed.append(("advo", self.syncing or "?", before, dict(self.parties[betnr])))
+        if betnr is not None:
+            landed = self.faults.landed if fault in ("after", "crash") else self.faults.answered
+            landed.append(("advo", self.syncing or "?", before, dict(self.parties[betnr])))
         if fault == "after":
             raise (OutcomeUnknown if kind == "POST" else ApiError)("advoware", kind, "fake", 504)
         if fault == "crash":

@@ -60,6 +60,9 @@ ADVO_ATTR = {
 }
 
 
+FAULTS = ["before", "rejected", "after", "crash"]
+
+
 def advo_date(value: str | None) -> str | None:
     return f"{value}T00:00:00" if value else value
 
@@ -203,18 +206,22 @@ class PartySyncMachine(RuleBasedStateMachine):
         before = self._run(self.db.get_snapshot(rid))
         equal_before = self._equal_fields(rid)
         self.faults.fired.clear()
-        outcome = None
+        outcome, died = None, False
         try:
             outcome = self._run(self.service.handle(rid, action, trigger=trigger, trace_id="t", bulk=bulk))  # type: ignore[arg-type]
         except Crash:
+            died = True
             self.crashes.append(self.step_no)  # the process died; the engine delivers the job again
         except Exception:
             pass  # even the failure booking failed: the engine retries the job
         finally:
             self.advo.syncing = None
             stamped = "stamp" in ((self._run(self.db.get_snapshot(rid)) or {}).get("inflight") or {})
-            self.landed += [(self.step_no, *x, stamped) for x in self.faults.landed]
+            # A PUT answered in a run that died after it is known to the service as a landed one.
+            answered = self.faults.answered if died else []
+            self.landed += [(self.step_no, *x, stamped) for x in [*self.faults.landed, *answered]]
             self.faults.landed.clear()
+            self.faults.answered.clear()
         # A run that stored what it saw has seen both sides: equal values are synced (also when
         # a later write of the run failed). A run stopped before (lock, backoff, a failed read)
         # or an initial sync that stored nothing has not.
@@ -285,14 +292,14 @@ class PartySyncMachine(RuleBasedStateMachine):
         espo, advo = espo_to_party(record).to_json(), advo_to_party(party, "person").to_json()
         return {f for f in FIELDS if espo[f] == advo[f]}
 
-    @rule(kind=st.sampled_from(["PUT", "POST", "espo"]), how=st.sampled_from(["before", "after", "crash"]))
+    @rule(kind=st.sampled_from(["PUT", "POST", "espo"]), how=st.sampled_from(FAULTS))
     def arm_fault(self, kind: str, how: str) -> None:
         self.faults.armed[kind] = how
 
     @rule(
         rid=records,
         kind=st.sampled_from(["PUT", "POST", "espo"]),
-        how=st.sampled_from(["before", "after", "crash"]),
+        how=st.sampled_from(FAULTS),
     )
     def sync_with_a_failing_write(self, rid: str, kind: str, how: str) -> None:
         self.arm_fault(kind, how)
@@ -472,3 +479,51 @@ def test_a_failed_espocrm_write_whose_value_a_user_retypes_is_an_edit() -> None:
     betnr = int(m.espo.records[rid]["betnr"])
     assert m.espo.records[rid]["dateOfBirth"] == "1970-01-02"
     assert m.advo.parties[betnr]["geburtsdatum"] == "1970-01-02T00:00:00"
+
+
+def test_a_failed_put_whose_value_an_advoware_user_retypes_is_an_edit() -> None:
+    """Both sides changed the first name; the PUT resolving the conflict failed (503, not
+    applied); the EspoCRM user then undid the edit and the Advoware user typed the PUT's value
+    (none). The read-back shows the party still at the rowId the PUT was built on, so nothing is
+    in flight: Advoware's edit wins (it used to be taken for the service's own write and lost)."""
+    m = PartySyncMachine()
+    rid = m.linked_party()
+    m.arm_fault("PUT", "before")
+    m.both_edit(rid, "firstName", Draws(None, "Erika"))
+    m.sync(rid, "update", bulk=False)  # the PUT fails
+    m.both_edit(rid, "firstName", Draws("Max", None))
+    m.teardown()
+    betnr = int(m.espo.records[rid]["betnr"])
+    assert m.espo.records[rid]["firstName"] is None and not m.advo.parties[betnr]["vorname"]
+
+
+def test_a_rejected_put_leaves_nothing_in_flight() -> None:
+    """A PUT refused with a 400 surely wrote nothing: the write ahead stored before it is
+    replaced although nothing advanced. The Advoware user then typing the PUT's value while the
+    EspoCRM user types another is a conflict, notified once (the write ahead used to stay and
+    take the Advoware edit for the service's own write)."""
+    m = PartySyncMachine()
+    rid = m.linked_party()
+    m.arm_fault("PUT", "rejected")
+    m.espo_edit(rid, "titel", Draws("Dr."))
+    m.sync(rid, "update", bulk=False)  # the PUT is rejected
+    assert "inflight" not in m._run(m.db.get_snapshot(rid))
+    m.advo_edit(rid, "titel", Draws("Dr."))
+    m.espo_edit(rid, "titel", Draws("Prof."))
+    m.teardown()  # EspoCRM's "Prof." won, and one conflict notice says so
+    assert m.espo.records[rid]["titel"] == "Prof." and m.expected_notices
+
+
+def test_a_put_answered_before_the_process_died_is_known_where_advoware_holds_it() -> None:
+    """The PUT of titel "Dr." was answered, the process died right after the EspoCRM write; the
+    EspoCRM user then cleared the titel, the Advoware user cleared and retyped "Dr.". Both sides
+    held "Dr." after the PUT, so EspoCRM's clear wins (a model that forgot the answered PUT of
+    a crashed run wanted Advoware's "Dr.")."""
+    m = PartySyncMachine()
+    rid = m.linked_party()
+    m.espo_edit(rid, "titel", Draws("Dr."))
+    m.sync_with_a_failing_write(rid, "espo", "crash")
+    m.both_edit(rid, "titel", Draws(None, None))
+    m.advo_edit(rid, "titel", Draws("Dr."))
+    m.teardown()
+    assert m.espo.records[rid]["titel"] is None
