@@ -9,10 +9,11 @@
   end when only answers contributed);
 - stops at the first failure — this is the one place a failed write is caught — and reports it
   in `Applied.failure` with the patches left unwritten, so the caller books the failure;
-- collects the `Notify`s it reached (in the plan, or from a settlement) whose required state
-  items advanced by the end of the run, and the `Note`s it reached. A write that failed without
-  an answer or with a 5xx may have been applied: the notices it would have earned are reported
-  apart (`maybe_notices`), for the caller to hold until a later run knows.
+- collects the `Notify`s whose required state items advanced by the end of the run — also one
+  planned after the failure when its items advanced (the write it reports was applied) — those
+  without requirements only when reached, and the `Note`s it reached. A write that failed
+  without an answer or with a 5xx may have been applied: the notices it would have earned are
+  reported apart (`maybe_notices`), for the caller to hold until a later run knows.
 
 `guard` runs before each write (the party lock's "still mine?" check): what it raises stops
 the run and propagates, because a run that lost its lock must not book or save anything.
@@ -204,13 +205,18 @@ class _Run:
         applied = self.applied
         for item in self.blocked:
             applied.advanced.pop(item, None)
-        applied.notices = [n for n in self.reached if all(i in applied.advanced for i in n.requires)]
+        earned = [*self.reached, *(n for n in self.after_failure if n.requires)]
+        applied.notices = [n for n in earned if all(i in applied.advanced for i in n.requires)]
         failure = applied.failure
         if failure is not None and failure.maybe_applied:
             # The write may have resolved a conflict after all: the caller holds these notices
             # until a later run tells whether it did (the conflict is gone) or not (it is back).
             maybe = set(applied.advanced) | set(failure.action.advances)
-            applied.maybe_notices = [n for n in self.after_failure if n.requires and set(n.requires) <= maybe]
+            applied.maybe_notices = [
+                n
+                for n in self.after_failure
+                if n.requires and set(n.requires) <= maybe and n not in applied.notices
+            ]
         for ref, pending in self.pending.items():
             if ref not in applied.written:
                 applied.unwritten[ref] = pending.merged()

@@ -527,3 +527,16 @@ def test_a_put_answered_before_the_process_died_is_known_where_advoware_holds_it
     m.advo_edit(rid, "titel", Draws("Dr."))
     m.teardown()
     assert m.espo.records[rid]["titel"] is None
+
+
+def test_a_conflict_resolved_by_the_put_is_notified_when_the_espocrm_write_is_rejected() -> None:
+    """Both sides changed the first name; the PUT carried EspoCRM's value, then the EspoCRM write
+    was rejected (400). The conflict is resolved: its notice goes out (it used to be never
+    reached, and no later run saw the conflict again)."""
+    m = PartySyncMachine()
+    rid = m.linked_party()
+    m.arm_fault("espo", "rejected")
+    m.both_edit(rid, "firstName", Draws(None, "Erika"))
+    m.sync(rid, "update", bulk=False)
+    assert [n["kind"] for n in m.espo.notices] == ["conflict"]
+    m.teardown()

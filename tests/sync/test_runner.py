@@ -81,6 +81,8 @@ async def test_first_failure_stops_and_nothing_after_it_advances() -> None:
         Call("adv", "put", "c2", advances={"b": 2}),
         Patch("E", "r1", {"f": 1}, {"c": 3, "shared": 1}, keep=True),
         notify("n1", "a"),
+        notify("n2", "b"),
+        notify("n3"),
     ]
     applied = await run(actions, ex)
     assert ex.log == ["c1", "c2"]
@@ -88,7 +90,8 @@ async def test_first_failure_stops_and_nothing_after_it_advances() -> None:
     # "shared" is named by an unapplied patch too: it stays as it was
     assert applied.advanced == {"a": 1}
     assert applied.unwritten == {("E", "r1"): {"f": 1}} and applied.kept == {("E", "r1"): {"f": 1}}
-    assert applied.notices == []  # never reached
+    # never reached, but the write n1 reports ("a") was applied: earned; n2's was not, n3 needs the run
+    assert [n.key for n in applied.notices] == ["n1"]
 
 
 async def test_failed_patch_is_reported_and_its_items_do_not_advance() -> None:
