@@ -164,7 +164,8 @@ def decide_linked(
             Patch(ENTITY, str(record["id"]), espo_fields, {**_advances(pull, target), **status_item})
         )
     applied = tuple(c for c in merge.conflicts if c.field not in deferred)
-    actions += [_conflict_notice(record, c, recipient) for c in applied]
+    since = (snapshot or {}).get("rowId")
+    actions += [_conflict_notice(record, c, recipient, since) for c in applied]
     return PartyDecision(
         variant="initial" if snapshot is None else "update",
         record=record,
@@ -274,14 +275,19 @@ def _espo_write(
     return fields or None
 
 
-def _conflict_notice(record: Mapping[str, Any], conflict: Conflict, recipient: str | None) -> Notify:
-    """One notice per conflict, sent by the run whose write resolved it (field names only)."""
+def _conflict_notice(
+    record: Mapping[str, Any], conflict: Conflict, recipient: str | None, since: str | None
+) -> Notify:
+    """One notice per conflict, sent by the run whose write resolved it (field names only). The
+    once-key holds the values and `since`, the snapshot's rowId (when both sides last agreed):
+    a retry meets the same key, the same values clashing again after a later sync a new one."""
     winner = "EspoCRM" if conflict.winner == "espocrm" else "Advoware"
     message = (
         f"Konflikt bei Beteiligtem {record.get('betnr')}: {conflict.field} in beiden Systemen "
         f"unterschiedlich geändert; übernommen wurde der Wert aus {winner}."
     )
-    key = f"conflict:{record['id']}:{conflict.field}:{value_hash(conflict.espo_value, conflict.advo_value)}"
+    values = value_hash(conflict.espo_value, conflict.advo_value, since)
+    key = f"conflict:{record['id']}:{conflict.field}:{values}"
     return Notify(
         key, "conflict", ENTITY, str(record["id"]), recipient, message, requires=(item(conflict.field),)
     )

@@ -540,3 +540,18 @@ def test_a_conflict_resolved_by_the_put_is_notified_when_the_espocrm_write_is_re
     m.sync(rid, "update", bulk=False)
     assert [n["kind"] for n in m.espo.notices] == ["conflict"]
     m.teardown()
+
+
+def test_the_same_conflict_again_after_a_sync_is_notified_again() -> None:
+    """anrede "Dr." (EspoCRM) against "Prof." (Advoware) is resolved and notified; Advoware's
+    clear is pulled; then the same two values clash again. That is a new conflict with its own
+    notice (the once-key used to hold the values only, and the second notice was suppressed)."""
+    m = PartySyncMachine()
+    rid = m.linked_party()
+    m.both_edit(rid, "anrede", Draws("Dr.", "Prof."))
+    m.sync(rid, "update", bulk=False)
+    m.advo_edit(rid, "anrede", Draws(None))
+    m.sync(rid, "update", bulk=False)
+    m.both_edit(rid, "anrede", Draws("Dr.", "Prof."))
+    m.teardown()
+    assert [n["kind"] for n in m.espo.notices] == ["conflict", "conflict"]
