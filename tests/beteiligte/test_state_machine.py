@@ -4,8 +4,9 @@ database (SQLite) — with in-memory EspoCRM and Advoware that follow the simula
 
 Rules: parties created, edited (every synced field, clears included) and deleted in EspoCRM;
 edited in Advoware's desktop; webhooks (create, update, delete — replays of a delete for a record
-that still exists included) and the cron's check; a write that fails before or after the remote
-applied it, or a crash right after it; a lock held by a dead holder; time passing.
+that still exists included) and the cron's check; a write that fails before (503) or after the
+remote applied it, one refused (400), or a crash right after it; a lock held by a dead holder;
+time passing.
 
 After every step: no EspoCRM record is linked to two Advoware parties, no two records share one,
 and a party the service POSTed is never POSTed twice for a record. At the end, with the faults
@@ -14,7 +15,8 @@ created is linked; every edit reached the other side — or, where both sides ed
 differently since they last agreed, EspoCRM's value won and exactly one conflict notice says so.
 
 Profiles: `ci` (bounded, derandomized; the default in CI) and `long` (HYPOTHESIS_PROFILE=long:
-≥ 10,000 steps in all, see the README).
+≥ 10,000 steps in all, see the README; PARTY_MACHINE_RUNS=N bounds the number of runs). The
+examples it found are replayed step by step at the end of this file.
 """
 
 from __future__ import annotations
