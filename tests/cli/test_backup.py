@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -76,6 +77,7 @@ def test_a_backup_of_the_running_sandbox_restores_into_a_fresh_directory(tmp_pat
     for name in ("DATABASE_URL", "ENGINE_DB_PATH"):
         sandbox_env.pop(name)
     parties = [create_and_wait_clean(espo, f"Backup{i}") for i in range(3)]
+    wait_sync_states(tmp_path / "sandbox" / "service.db", 3)
     probe = dead_letter(tmp_path / "sandbox" / "engine.db")
 
     def state(env: dict[str, str]) -> dict[str, object]:
@@ -163,6 +165,16 @@ def create_and_wait_clean(espo_port: int, last_name: str) -> str:
             return party
         time.sleep(0.1)
     raise AssertionError(f"{party} never turned clean")
+
+
+def wait_sync_states(service_db: Path, count: int) -> None:
+    """EspoCRM shows `clean` a moment before the job commits its sync state: wait for the rows."""
+    for _ in range(300):
+        with sqlite3.connect(service_db) as db:
+            if db.execute("SELECT count(*) FROM party_sync_state").fetchone()[0] >= count:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} party sync states in {service_db}")
 
 
 def dead_letter(engine_db: Path) -> str:
