@@ -13,13 +13,14 @@ from typing import Any
 
 from services.beteiligte import summary
 from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
-from services.beteiligte.executor import PartyExecutor
+from services.beteiligte.address_io import child_failure, mark_address_failed
+from services.beteiligte.executor import AddressMismatch, PartyExecutor
 from services.beteiligte.inflight import INFLIGHT, planned
 from services.beteiligte.mapping import Party
 from services.beteiligte.ports import Status, SyncOutcome
 from services.beteiligte.rules import ENTITY, POST, PartyDecision
 from services.beteiligte.settle import unwrap
-from services.beteiligte.snapshot import mismatch_fields, next_snapshot, unchanged
+from services.beteiligte.snapshot import address_ids, mismatch_fields, next_snapshot, unchanged
 from services.sync.actions import Call, Notify, describe
 from services.sync.audit import safe_message
 from services.sync.notify import to_outbox
@@ -32,12 +33,15 @@ HELD = "heldNotices"  # snapshot key: notices of a write whose outcome is not kn
 
 async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOutcome:
     writes_ahead = await _write_ahead(deps, run_, decision)
-    applied = await run(decision.actions, PartyExecutor(deps.espo, deps.advo, deps.db), guard=run_.guard)
+    executor = PartyExecutor(deps.espo, deps.advo, deps.db, betnr=decision.record.get("betnr"))
+    applied = await run(decision.actions, executor, guard=run_.guard)
     run_.decision.update(audit_of(decision, applied))
     released, held = held_notices(decision, applied)
     notices = await _hold_for_summary(deps, run_, decision, [*applied.notices, *released])
     betnr = _betnr(decision, applied)
     snapshot = next_snapshot(decision, applied)
+    if snapshot is not None and applied.failure is not None:
+        notices += child_failure(snapshot, applied.failure.error, decision)
     if snapshot is not None and (held or HELD in (decision.old_snapshot or {})):
         snapshot[HELD] = [dataclasses.asdict(n) for n in held]
     unsure = still_in_flight(applied)
@@ -47,7 +51,9 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     if snapshot is not None and betnr is not None and not unchanged(snapshot, decision.old_snapshot):
         answered = bool(set(applied.answers))
         fields = mismatch_fields(snapshot) if answered else None
-        await deps.db.save_snapshot(run_.entity_id, betnr, snapshot, mismatch_fields=fields, notices=rows)
+        await deps.db.save_snapshot(
+            run_.entity_id, betnr, snapshot, mismatch_fields=fields, notices=rows, addresses=address_ids(snapshot)
+        )
     elif rows:
         await deps.db.enqueue_notifications(rows)
     if applied.failure is not None:
@@ -59,7 +65,7 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     if status == "permanently_failed":  # a round-trip block: until the content changes
         answer = applied.patch_answers.get((ENTITY, run_.entity_id))
         await deps.records.remember_block(
-            decision.record, status, content_fingerprint(decision.record), answer
+            decision.record, status, content_fingerprint(decision.record, run_.addresses), answer
         )
     if applied.problems:
         run_.error = applied.problems[0]
@@ -77,7 +83,10 @@ async def _book_failure(deps: PartyDeps, run_: Run, decision: PartyDecision, app
     message = safe_message(failure.error)
     if failure.outcome_unknown:
         message += " (outcome unknown; the next run looks it up before writing again)"
+    if isinstance(failure.error, AddressMismatch):
+        message = str(failure.error)  # ids only: which address was meant, which one answered
     kept = applied.kept.get((ENTITY, run_.entity_id), {})
+    await mark_address_failed(deps.espo, failure.action, message)
     booked = await book(deps, run_, decision.record, message, extra=kept)
     await deps.records.deliver(run_.entity_id)
     status: Status = "permanently_failed" if booked.permanent else "failed"
@@ -96,7 +105,7 @@ async def book(deps: PartyDeps, run_: Run, record: Any, message: str, *, extra: 
         return Notify(key, "permanently_failed", ENTITY, run_.entity_id, recipient, text)
 
     booked = await deps.records.book_failure(
-        record, message, fingerprint=content_fingerprint(record), extra=extra, notice=notice
+        record, message, fingerprint=content_fingerprint(record, run_.addresses), extra=extra, notice=notice
     )
     status = "permanently_failed" if booked.permanent else "failed"
     log.warning("sync of party %s %s: %s", run_.entity_id, status, message)
@@ -123,8 +132,8 @@ async def _write_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision) -> d
     """Store what this run is about to write before it writes (`inflight.py`)."""
     old = decision.old_snapshot
     betnr = decision.record.get("betnr")
-    if old is None or not betnr or not decision.writes_data:
-        return None
+    if old is None or not betnr or not (decision.to_advoware or decision.to_espocrm):
+        return None  # entries and addresses need no write-ahead: see kommunikation/plan.py
     ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target)
     await deps.db.save_snapshot(run_.entity_id, int(betnr), {**old, INFLIGHT: ahead})
     return ahead
@@ -140,6 +149,8 @@ def still_in_flight(applied: Applied) -> dict[str, dict[str, Any]] | None:
     values = {
         k.removeprefix("party."): v for k, v in failure.action.advances.items() if k.startswith("party.")
     }
+    if not values:
+        return None  # an entry or address write: the next run matches it by value and marker
     as_json = Party().replace(values).to_json()
     return {kind: {f: as_json[f] for f in values}}
 
@@ -201,6 +212,8 @@ def audit_of(decision: PartyDecision, applied: Applied | None = None) -> dict[st
     }
     if changes["advoware"] or changes["espocrm"]:
         out["changes"] = changes
+    if decision.children is not None:
+        out.update(decision.children.audit())
     if applied is not None:
         out["applied"] = list(applied.answers) + [f"patch:{e}" for e, _ in applied.written]
         if applied.problems:

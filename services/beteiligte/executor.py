@@ -5,6 +5,12 @@ The create is idempotent across crashes and lost answers (SYNC_RULES §1 "Create
 it. A POST whose outcome is unknown (timeout, 5xx after sending) keeps the intent, so the next
 run searches instead of POSTing again; one that surely failed (4xx, refused) clears it. The
 GET that fetches a missing rowId after the POST (A5) is best effort: the party exists anyway.
+
+Entries and addresses are written under the party's betNr — the record's, or the one the POST
+of this run returned. An address PUT addresses Advoware's unstable `reihenfolgeIndex`: it is
+looked up (one GET of the party's addresses, reused until an address POST renumbers them) right
+before the PUT, and the answer must be the address meant (`AddressMismatch` otherwise). An
+entry or address POST that failed without a clear answer is found again by its marker.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from services.clients.errors import OutcomeUnknown
+from services.beteiligte.adressen.fields import marker_of
+from services.clients.errors import NotFound, OutcomeUnknown
 from services.sync.actions import Call
 
 log = logging.getLogger("bitbylaw.beteiligte")
@@ -25,17 +32,70 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(dict(payload), sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+class AddressMismatch(Exception):
+    """An address PUT answered with another address than the one meant (its index moved)."""
+
+    def __init__(self, espo_id: str, advo_id: int, answer: Mapping[str, Any]) -> None:
+        found_id, found_marker = answer.get("id"), marker_of(answer)
+        super().__init__(
+            f"address PUT for EspoCRM address {espo_id} (Advoware {advo_id}) changed Advoware address "
+            f"{found_id}" + (f" (EspoCRM address {found_marker})" if found_marker else "")
+        )
+        self.espo_id, self.advo_id, self.answer = espo_id, advo_id, dict(answer)
+
+
 class PartyExecutor:
-    def __init__(self, espo: Any, advo: Any, db: Any) -> None:
+    def __init__(self, espo: Any, advo: Any, db: Any, betnr: int | None = None) -> None:
         self.espo, self.advo, self.db = espo, advo, db
+        self.betnr = betnr  # the party's, or the one this run's POST created
+        self._addresses: list[dict[str, Any]] | None = None  # the GET before address PUTs
 
     async def call(self, call: Call) -> Any:
         body = dict(call.body or {})
-        if call.op == "update_party":
+        op = call.op
+        if op == "update_party":
             return await self.advo.update_party(int(call.target), body)
-        if call.op == "create_party":
+        if op == "create_party":
             return await self._create(str(call.target), body)
-        raise ValueError(f"unknown party operation {call.op!r}")
+        if op == "update_entry":
+            return await self.advo.update_kommunikation(self._betnr(), int(call.target), body)
+        if op == "create_entry":
+            return await self.advo.create_kommunikation(self._betnr(), body)
+        if op == "update_address":
+            return await self._update_address(call.target, body)
+        if op == "create_address":
+            self._addresses = None  # a create renumbers every reihenfolgeIndex
+            return await self.advo.create_adresse(self._betnr(), body)
+        if op == "create_espo_address":
+            return await self.espo.create("CAdressen", body)
+        if op == "delete_espo_address":
+            return await self._delete_espo_address(str(call.target))
+        raise ValueError(f"unknown party operation {op!r}")
+
+    def _betnr(self) -> int:
+        if self.betnr is None:
+            raise ValueError("no betNr for an entry or address write")
+        return int(self.betnr)
+
+    async def _update_address(self, target: Any, body: dict[str, Any]) -> Any:
+        advo_id, espo_id = int(target["advo_id"]), str(target["espo_id"])
+        if self._addresses is None:
+            self._addresses = await self.advo.list_adressen(self._betnr())
+        current = next((a for a in self._addresses if int(a.get("id", -1)) == advo_id), None)
+        if current is None:
+            raise NotFound("advoware", "PUT", "api/v1/advonet/Beteiligte/{betnr}/Adressen/{reihenfolge_index}", 404)
+        answer = await self.advo.update_adresse(self._betnr(), int(current["reihenfolgeIndex"]), body)
+        marker = marker_of(answer)
+        if (answer.get("id") is not None and int(answer["id"]) != advo_id) or marker not in (None, espo_id):
+            raise AddressMismatch(espo_id, advo_id, answer)
+        return answer
+
+    async def _delete_espo_address(self, record_id: str) -> Any:
+        try:
+            await self.espo.delete("CAdressen", record_id)
+        except NotFound:
+            pass  # gone already (a run that died after the delete): what was asked for
+        return {"id": record_id, "deleted": True}
 
     async def patch(self, entity: str, record_id: str, fields: Mapping[str, Any]) -> Any:
         return await self.espo.update(entity, record_id, dict(fields))
@@ -50,6 +110,7 @@ class PartyExecutor:
             await self.db.clear_intent(espo_id)  # surely not created
             raise
         betnr = int(created["betNr"])
+        self.betnr = betnr
         await self.db.set_intent_betnr(espo_id, betnr)
         log.info("party %s created in Advoware as %s", espo_id, betnr)
         stored: Any = created if "name" in created else None

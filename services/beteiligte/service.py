@@ -3,7 +3,8 @@
 `handle()` in order (SYNC_RULES §1 "Per event"): the party lock, renewed while the run lasts
 (held → `locked` with `retry_in`: the caller re-queues, the event is never dropped) → load the
 EspoCRM record (404 → the EspoCRM delete, whatever the topic; a `delete` event for a record that
-still exists is checked instead) → a blocked record whose content is unchanged ends here →
+still exists is checked instead) → its linked addresses → a blocked record whose content
+(addresses included) is unchanged ends here →
 backoff of a `failed` record whose `syncNextRetry` lies ahead → validation (a person without
 lastName is `invalid`) → no betnr: create, else update/check → one audit entry → lock released.
 
@@ -19,7 +20,8 @@ from typing import Any
 
 from services.beteiligte import summary
 from services.beteiligte.blocks import INVALID_NO_LASTNAME, hold, missing_last_name
-from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
+from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log, read_addresses
+from services.beteiligte.execute import failed
 from services.beteiligte.flows.create import create
 from services.beteiligte.flows.delete import deleted_in_espocrm
 from services.beteiligte.flows.unlink import unlink
@@ -120,6 +122,13 @@ class BeteiligteSyncService:
         if run.action == "delete":  # EspoCRM signs only the body: a replayed delete does no harm
             run.decision["delete_ignored"] = "record exists"
             run.action = "sync_check"
+        # The party's addresses: part of its content, synced in this run. The daily re-check of a
+        # party deleted in Advoware reads them only if the party is found again.
+        if record.get("syncStatus") != "deleted_in_advoware":
+            try:
+                await read_addresses(self.deps, run)
+            except Exception as exc:
+                return await failed(self.deps, run, record, exc)
         if await self._still_blocked(run, record):
             return SyncOutcome(run.entity_id, "blocked", error=str(record.get("syncErrorMessage") or ""))
         wait = self.settings.retry.retry_due(record, run.now)
@@ -158,7 +167,7 @@ class BeteiligteSyncService:
         block = await self.db.get_block(ENTITY, run.entity_id)
         if block is None:
             return False
-        if block.fingerprint == content_fingerprint(record):
+        if block.fingerprint == content_fingerprint(record, run.addresses):
             run.decision["skipped"] = f"blocked ({block.reason}), content unchanged"
             if not run.dry_run and block.modified_at != record.get("modifiedAt"):
                 await self.db.touch_block(ENTITY, run.entity_id, record.get("modifiedAt"))

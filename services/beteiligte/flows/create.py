@@ -42,7 +42,7 @@ from services.sync.actions import Notify
 async def create(deps: PartyDeps, run: Run, record: Mapping[str, Any]) -> SyncOutcome:
     run.audit_action = "create"
     facts = run.facts(deps.settings)
-    decision = decide_create(record, facts)
+    decision = decide_create(record, facts, run.addresses or ())
     if decision.variant == "skip":
         return SyncOutcome(run.entity_id, "dry_run" if run.dry_run else "noop", plan=decision)
     intent = await deps.db.get_intent(run.entity_id)
@@ -134,7 +134,9 @@ async def _link(
         return await kind_conflict(deps, run, record, betnr, party)
     how = "Wiederaufnahme einer unterbrochenen Anlage" if ours else "Übernahme bei der Anlage"
     base = snapshot_of_post(record, payload)
-    decision = decide_link(record, betnr, party, run.facts(deps.settings), how=how, base=base)
+    decision = decide_link(
+        record, betnr, party, run.facts(deps.settings), how=how, base=base, addresses=run.addresses or ()
+    )
     if ours:
         decision = dataclasses.replace(
             decision, actions=tuple(a for a in decision.actions if not isinstance(a, Notify))

@@ -2,8 +2,9 @@
 run the actions. The GET is the last read and nothing is awaited between it and the PUT
 (Advoware has no optimistic locking; the residual race is documented in docs/beteiligte-sync.md).
 
-Budget (data calls): EspoCRM GET (by the service) + Advoware GET; + Advoware PUT when EspoCRM
-changed; + one EspoCRM PUT when Advoware changed or the bookkeeping is due.
+Budget (data calls): EspoCRM GET and its addresses (by the service) + Advoware GET; + Advoware PUT
+when EspoCRM changed; + each entry or address written; + one EspoCRM PUT when Advoware changed or
+the bookkeeping is due; + each CAdressen write.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.beteiligte.blocks import kind_conflict
-from services.beteiligte.context import PartyDeps, Run
+from services.beteiligte.context import PartyDeps, Run, read_addresses
 from services.beteiligte.execute import audit_of, execute, failed
 from services.beteiligte.ports import SyncOutcome
 from services.beteiligte.rules import ENTITY, decide_linked, decide_not_found, kind_mismatch
@@ -34,13 +35,16 @@ async def check(
     betnr = int(record["betnr"])
     try:
         advo = unwrap(await deps.advo.get_party(betnr))
+        if run.addresses is None:  # found again after a delete: its addresses, then a fresh GET
+            await read_addresses(deps, run)
+            advo = unwrap(await deps.advo.get_party(betnr))
     except NotFound:
         return await _not_found(deps, run, record, snapshot)
     except Exception as exc:
         return await failed(deps, run, record, exc)
     if snapshot is None and not ours and kind_mismatch(record, advo):
         return await kind_conflict(deps, run, record, betnr, advo)
-    decision = decide_linked(record, advo, snapshot, facts)
+    decision = decide_linked(record, advo, snapshot, facts, run.addresses or ())
     if run.dry_run:
         run.decision.update(audit_of(decision))
         return SyncOutcome(run.entity_id, "dry_run", plan=decision)
