@@ -87,7 +87,10 @@ class Children:
         if variants := self.komm.variants():
             out["kommunikation"] = {"variants": variants, "actions": self.komm.lines()}
         if cases := [c for c in self.adressen.cases if c[0] != "unchanged"]:
-            out["adressen"] = {"cases": [f"{case}:{ident}" for case, ident in cases], "actions": self.adressen.lines()}
+            out["adressen"] = {
+                "cases": [f"{case}:{ident}" for case, ident in cases],
+                "actions": self.adressen.lines(),
+            }
         return out
 
 

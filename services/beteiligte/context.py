@@ -105,4 +105,6 @@ def content_fingerprint(record: Mapping[str, Any], addresses: Sequence[Mapping[s
     ]
     linked = sorted((str(a.get("id")), sorted(espo_values(a).items())) for a in addresses or ())
     party = espo_to_party(record).to_json()
-    return fingerprint(party, record.get("firmenname"), record.get("betnr"), sets, *([linked] if linked else []))
+    return fingerprint(
+        party, record.get("firmenname"), record.get("betnr"), sets, *([linked] if linked else [])
+    )

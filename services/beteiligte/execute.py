@@ -12,8 +12,8 @@ import dataclasses
 from typing import Any
 
 from services.beteiligte import summary
-from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
 from services.beteiligte.address_io import child_failure, mark_address_failed
+from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
 from services.beteiligte.executor import AddressMismatch, PartyExecutor
 from services.beteiligte.inflight import INFLIGHT, planned
 from services.beteiligte.mapping import Party
@@ -52,7 +52,12 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
         answered = bool(set(applied.answers))
         fields = mismatch_fields(snapshot) if answered else None
         await deps.db.save_snapshot(
-            run_.entity_id, betnr, snapshot, mismatch_fields=fields, notices=rows, addresses=address_ids(snapshot)
+            run_.entity_id,
+            betnr,
+            snapshot,
+            mismatch_fields=fields,
+            notices=rows,
+            addresses=address_ids(snapshot),
         )
     elif rows:
         await deps.db.enqueue_notifications(rows)

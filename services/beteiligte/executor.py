@@ -83,7 +83,9 @@ class PartyExecutor:
             self._addresses = await self.advo.list_adressen(self._betnr())
         current = next((a for a in self._addresses if int(a.get("id", -1)) == advo_id), None)
         if current is None:
-            raise NotFound("advoware", "PUT", "api/v1/advonet/Beteiligte/{betnr}/Adressen/{reihenfolge_index}", 404)
+            raise NotFound(
+                "advoware", "PUT", "api/v1/advonet/Beteiligte/{betnr}/Adressen/{reihenfolge_index}", 404
+            )
         answer = await self.advo.update_adresse(self._betnr(), int(current["reihenfolgeIndex"]), body)
         marker = marker_of(answer)
         if (answer.get("id") is not None and int(answer["id"]) != advo_id) or marker not in (None, espo_id):

@@ -152,7 +152,13 @@ def decide_linked(
     }
     recipient = recipient_of(record, snapshot, facts.admin_user_id)
     children = plan_children(
-        record, advo_record, addresses, snapshot, direction=facts.direction, now=facts.now, recipient=recipient
+        record,
+        advo_record,
+        addresses,
+        snapshot,
+        direction=facts.direction,
+        now=facts.now,
+        recipient=recipient,
     )
     pending = facts.direction != "both" and (
         espo.replace({f: target.get(f) for f in pull}) != target
@@ -317,7 +323,9 @@ def decide_create(
     payload = advoware_create_payload(espo, kind)
     settle = settle_write(record, payload, FIELDS, espo, kind, None, facts, recipient)
     post = Call("advoware", "create_party", POST, str(record["id"]), payload, _advances(FIELDS, espo), settle)
-    children = plan_children(record, {}, addresses, None, direction="both", now=facts.now, recipient=recipient)
+    children = plan_children(
+        record, {}, addresses, None, direction="both", now=facts.now, recipient=recipient
+    )
     fields = {**children.espo_fields, **facts.retry.on_success(record, facts.now)}
     bookkeeping = Patch(ENTITY, str(record["id"]), fields, {**children.espo_advances, STATUS: "clean"})
     actions = (post, *children.advoware, bookkeeping, *children.after, *children.notices)

@@ -146,7 +146,7 @@ class EspoCrmClient(ClientBase):
 
     async def list_linked(
         self, entity: str, record_id: str, link: str, max_size: int = MAX_PAGE_SIZE
-    ) -> list[JsonDict]:
+    ) -> Sequence[JsonDict]:
         """The records linked to one record (`GET {entity}/{id}/{link}`), e.g. a party's
         addresses, page by page until all are read."""
         route = paths.LINKED.partial(entity=entity, link=link)

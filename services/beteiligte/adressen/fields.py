@@ -6,7 +6,10 @@
 | `land`, `postfach`, `postfachPlz` | same names | read-only in Advoware |
 | `gueltigVon`, `gueltigBis` | same names (date part) | read-only in Advoware |
 | `istStandard` | `standardAnschrift` | read-only in Advoware |
-| `bemerkung` | `bemerkung` | at create Advoware gets `EspoCRM-ID: <id>` (+ a newline and EspoCRM's note); later note edits are not synced; an Advoware-born address gives its note to EspoCRM as is |
+| `bemerkung` | `bemerkung` | see below |
+
+`bemerkung`: at create Advoware gets `EspoCRM-ID: <id>` (plus a newline and EspoCRM's note);
+later note edits are not synced; an Advoware-born address gives its note to EspoCRM as is.
 
 Text is trimmed (empty → None); dates compare by their date part. The only stable match between
 the two systems is the marker `EspoCRM-ID: <id>` in Advoware's note. Pure.
@@ -75,7 +78,9 @@ def _advo_value(field: str, value: Any) -> Any:
 
 def post_body(espo_id: str, values: Mapping[str, Any], note: Any) -> dict[str, Any]:
     """All 11 fields of a new Advoware address; the note carries the marker."""
-    body = {ADVOWARE_NAME[f]: _advo_value(f, values.get(f)) for f in FIELDS if values.get(f) not in (None, "")}
+    body = {
+        ADVOWARE_NAME[f]: _advo_value(f, values.get(f)) for f in FIELDS if values.get(f) not in (None, "")
+    }
     body["standardAnschrift"] = bool(values.get("istStandard"))
     text = clean_text(note)
     body["bemerkung"] = f"EspoCRM-ID: {espo_id}" + (f"\n{text}" if text else "")

@@ -84,7 +84,9 @@ class _Index:
             if marker:
                 self.by_marker.setdefault(marker, []).append(a)
 
-    def take(self, espo_id: str | None, advo_id: int | None) -> tuple[Mapping[str, Any] | None, tuple[int, ...]]:
+    def take(
+        self, espo_id: str | None, advo_id: int | None
+    ) -> tuple[Mapping[str, Any] | None, tuple[int, ...]]:
         marked = self.by_marker.get(espo_id or "", [])
         found = marked[0] if marked else (self.by_id.get(advo_id) if advo_id is not None else None)
         if found is not None and marked == [] and marker_of(found):

@@ -54,7 +54,9 @@ def manual_notice(who: Who, espo_id: str, fields: Sequence[str], requires: str |
         "muss in Advoware von Hand nachgetragen werden (Anleitung im Feld syncErrorMessage der Adresse)."
     )
     key = f"address_manual:{who.record_id}:{espo_id}:{value_hash(sorted(fields))}"
-    return Notify(key, "manual_action", ENTITY, who.record_id, who.recipient, message, requires=_req(requires))
+    return Notify(
+        key, "manual_action", ENTITY, who.record_id, who.recipient, message, requires=_req(requires)
+    )
 
 
 def twins_notice(who: Who, espo_id: str, advo_ids: Sequence[int]) -> Notify:

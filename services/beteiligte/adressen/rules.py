@@ -102,7 +102,8 @@ class AddressPlan:
     def lines(self) -> list[str]:
         out = []
         for c in self.advoware:
-            out.append(f"Adressen: Advoware {'PUT' if c.op == PUT else 'POST'} for EspoCRM address {c.key.split('.', 2)[2]}")
+            method = "PUT" if c.op == PUT else "POST"
+            out.append(f"Adressen: Advoware {method} for EspoCRM address {c.key.split('.', 2)[2]}")
         for a in self.espocrm:
             if isinstance(a, Call):
                 what = f"create from Advoware address {a.target}" if a.op == CREATE else f"delete {a.target}"
@@ -125,7 +126,9 @@ class _Plan:
     noticed: dict[str, dict[str, Any]] = field(default_factory=dict)
     cases: list[tuple[str, str]] = field(default_factory=list)
 
-    def bookkeeping(self, record: Mapping[str, Any], status: str, message: str | None, index: Any) -> dict[str, Any]:
+    def bookkeeping(
+        self, record: Mapping[str, Any], status: str, message: str | None, index: Any
+    ) -> dict[str, Any]:
         """The CAdressen bookkeeping to write; {} when it is as it should be already."""
         fields: dict[str, Any] = {}
         if record.get("syncStatus") != status:
@@ -161,14 +164,18 @@ def linked(p: _Plan, link: Link) -> None:
         return
     base = link.row.fields if link.row is not None and not link.row.tombstone else None
     m = merge(espo_values(link.espo), advo_values(link.advo), base)
-    row = AddressRow(espo_id, advo_id, marker_of(link.advo) == espo_id, index, m.target, manual=tuple(sorted(m.wishes)))
+    row = AddressRow(
+        espo_id, advo_id, marker_of(link.advo) == espo_id, index, m.target, manual=tuple(sorted(m.wishes))
+    )
     advances = {key: row.to_json()}
     written = False
     if m.to_advoware:
         target = {"advo_id": advo_id, "espo_id": espo_id}
         p.puts.append(Call("advoware", PUT, f"adr.put.{espo_id}", target, put_body(m.to_advoware), advances))
         written = True
-    status, message = ("manual_action", instruction(p.who, advo_id, index, m.wishes)) if m.wishes else ("clean", None)
+    status, message = (
+        ("manual_action", instruction(p.who, advo_id, index, m.wishes)) if m.wishes else ("clean", None)
+    )
     fields = {**espo_fields(m.to_espocrm), **p.bookkeeping(link.espo, status, message, index)}
     if fields:
         p.espocrm.append(Patch(ENTITY, espo_id, fields, advances))
@@ -189,7 +196,9 @@ def new_in_espocrm(p: _Plan, record: Mapping[str, Any], *, restored: Mapping[str
     key, values = item_key(espo_id), espo_values(record)
     row = AddressRow(espo_id, None, True, None, values)
     body = post_body(espo_id, values, record.get("bemerkung"))
-    p.posts.append(Call("advoware", POST, f"adr.post.{espo_id}", espo_id, body, {key: row.to_json()}, _settle_post(row)))
+    p.posts.append(
+        Call("advoware", POST, f"adr.post.{espo_id}", espo_id, body, {key: row.to_json()}, _settle_post(row))
+    )
     # The record's bookkeeping (and the index the answer tells) follows; the row is the POST's.
     p.espocrm.append(Patch(ENTITY, espo_id, p.bookkeeping(record, "clean", None, None)))
     if restored is not None:
@@ -233,7 +242,9 @@ def new_in_advoware(p: _Plan, address: Mapping[str, Any]) -> None:
         row = AddressRow(str(answer["id"]), advo_id, False, index, values)
         return Settlement({placeholder: True, item_key(row.espo_id): row.to_json()})
 
-    p.espocrm.append(Call("espocrm", CREATE, f"adr.create.{advo_id}", advo_id, body, {placeholder: True}, settle))
+    p.espocrm.append(
+        Call("espocrm", CREATE, f"adr.create.{advo_id}", advo_id, body, {placeholder: True}, settle)
+    )
     p.cases.append(("new_in_advoware", str(advo_id)))
 
 

@@ -48,7 +48,15 @@ LEFT_ALONE = frozenset({5, 11, 12})
 # EspoCRM phone type → the kind of a new Advoware entry, and the kind → the type an entry that
 # arrives from Advoware gets in EspoCRM.
 KIND_OF_TYPE: dict[str, int] = {"Office": 1, "Fax": 2, "Mobile": 3, "Home": 6, "Other": 10}
-TYPE_OF_KIND: dict[int, str] = {1: "Office", 2: "Fax", 3: "Mobile", 6: "Home", 7: "Fax", 9: "Other", 10: "Other"}
+TYPE_OF_KIND: dict[int, str] = {
+    1: "Office",
+    2: "Fax",
+    3: "Mobile",
+    6: "Home",
+    7: "Fax",
+    9: "Other",
+    10: "Other",
+}
 
 # What EspoCRM accepts as an e-mail address; anything else it refuses with a validation error.
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

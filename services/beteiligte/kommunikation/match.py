@@ -74,40 +74,42 @@ def _dedupe(entries: Sequence[Entry], rows: dict[int, Row]) -> tuple[list[Entry]
     return sorted(kept, key=lambda e: e.id), ignored
 
 
-def match_set(name: SetName, rows: Sequence[Row], entries: Sequence[Entry], items: Sequence[Item]) -> SetMatch:
+def _by_value(name: SetName, item: Item, fresh: Sequence[Entry]) -> tuple[Entry | None, bool]:
+    """The new entry holding the item's value — its `tlf`, else its marker's value."""
+    for entry in fresh:
+        if entry.norm() == item.norm():
+            return entry, False
+    for entry in fresh:
+        if entry.note.value is not None and normalise(name, entry.note.value) == item.norm():
+            return entry, True
+    return None, False
+
+
+def match_set(
+    name: SetName, rows: Sequence[Row], entries: Sequence[Entry], items: Sequence[Item]
+) -> SetMatch:
     out = SetMatch(name)
     by_row = {r.id: r for r in rows}
-    live = [e for e in entries if not e.slot and e.set_name == name]
-    live, out.ignored = _dedupe(live, by_row)
+    live, out.ignored = _dedupe([e for e in entries if not e.slot and e.set_name == name], by_row)
     by_id = {e.id: e for e in live}
     fresh = [e for e in live if e.id not in by_row]
     out.rejected = [e for e in fresh if espo_would_reject(name, e.value)]
     fresh = [e for e in fresh if e not in out.rejected]
-    # EspoCRM: items by value (a value EspoCRM holds twice counts once).
+    # EspoCRM: a state row is matched by its value (a value EspoCRM holds twice counts once).
     first: dict[str, Item] = {}
     for item in items:
         first.setdefault(item.norm(), item)
-    unique = list(first.values())
     matched: dict[int, Item] = {}
     for row in rows:
-        item = first.get(row.norm())
-        if item is not None and all(i is not item for i in matched.values()):
-            matched[row.id] = item
-    typed = {rid for rid, item in matched.items() if name == "phone" and item.type != by_row[rid].type}
-    taken = {id(i) for rid, i in matched.items() if rid not in typed}
-    new_items = [i for i in unique if id(i) not in taken]
-    # Pair new items with new entries by value, then by the marker's value.
+        held = first.get(row.norm())
+        if held is not None and all(i is not held for i in matched.values()):
+            matched[row.id] = held
+    typed = {rid for rid, i in matched.items() if name == "phone" and i.type != by_row[rid].type}
+    # A type change keeps its item out of pairing: it is handled with its own entry.
+    taken = {id(i) for i in matched.values()}
+    new_items = [i for i in first.values() if id(i) not in taken]
     for item in list(new_items):
-        if any(matched.get(rid) is item for rid in typed):
-            continue  # a type change keeps its own entry out of pairing
-        entry = next((e for e in fresh if e.norm() == item.norm()), None)
-        by_marker = False
-        if entry is None:
-            entry = next(
-                (e for e in fresh if e.note.value is not None and normalise(name, e.note.value) == item.norm()),
-                None,
-            )
-            by_marker = entry is not None
+        entry, by_marker = _by_value(name, item, fresh)
         if entry is not None:
             out.pairs.append(Pair(item, entry, by_marker))
             fresh.remove(entry)
@@ -116,19 +118,17 @@ def match_set(name: SetName, rows: Sequence[Row], entries: Sequence[Entry], item
     gone = [r for r in rows if r.id not in matched]
     changed: dict[int, Item] = {}
     for item in list(new_items):
-        if any(matched.get(rid) is item for rid in typed):
-            continue
-        row = next((r for r in gone if r.id not in changed and (name == "email" or r.type == item.type)), None)
-        if row is not None:
-            changed[row.id] = item
+        same_kind = (r for r in gone if r.id not in changed and (name == "email" or r.type == item.type))
+        gone_row = next(same_kind, None)
+        if gone_row is not None:
+            changed[gone_row.id] = item
             new_items.remove(item)
     for row in rows:
         advo = by_id.get(row.id)
         if row.id in changed:
             out.tracks.append(Track(row, advo, changed[row.id], espo_changed=True))
         else:
-            item = matched.get(row.id)
-            out.tracks.append(Track(row, advo, item, type_changed=row.id in typed))
-    out.new_items = [i for i in new_items if not any(matched.get(rid) is i for rid in typed)]
+            out.tracks.append(Track(row, advo, matched.get(row.id), type_changed=row.id in typed))
+    out.new_items = new_items
     out.new_entries = fresh
     return out

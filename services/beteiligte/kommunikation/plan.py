@@ -25,7 +25,15 @@ from services.beteiligte.kommunikation.marker import entry_note, slot_note
 from services.beteiligte.kommunikation.match import SetMatch, match_set
 from services.beteiligte.kommunikation.notices import Who, conflict_notice, primary_notice, rejected_notice
 from services.beteiligte.kommunikation.primary import Primary, choose, origin
-from services.beteiligte.kommunikation.read import ESPO_KEYS, Entry, Item, Row, read_entries, read_items, rows_of
+from services.beteiligte.kommunikation.read import (
+    ESPO_KEYS,
+    Entry,
+    Item,
+    Row,
+    read_entries,
+    read_items,
+    rows_of,
+)
 from services.beteiligte.kommunikation.variants import (
     Decision,
     Direction,
@@ -67,7 +75,9 @@ class KommPlan:
             if c.op == POST:
                 out.append(f"Kommunikation: POST new entry (kind {body.get('kommKz')})")
             else:
-                out.append(f"Kommunikation: PUT entry {c.target}" + (" (slot)" if not body.get("tlf") else ""))
+                out.append(
+                    f"Kommunikation: PUT entry {c.target}" + (" (slot)" if not body.get("tlf") else "")
+                )
         out += [f"Kommunikation: EspoCRM {name} written whole" for name in self.espo_fields]
         return out
 
@@ -164,7 +174,11 @@ class _Builder:
             key = item_key(w.entry.id)
             if value_write or online_write:
                 tlf = w.value if value_write else w.entry.value
-                body = {"tlf": tlf, "bemerkung": entry_note(tlf, w.kind, w.entry.note.user_text), "online": on}
+                body = {
+                    "tlf": tlf,
+                    "bemerkung": entry_note(tlf, w.kind, w.entry.note.user_text),
+                    "online": on,
+                }
                 write = _Write(1, w.entry.id, w.kind, body, {}, None)
         else:
             slot = self._take_slot(w.kind)
@@ -287,7 +301,9 @@ def fold_duplicates(decisions: list[Decision]) -> tuple[list[Decision], dict[int
             if loser is keep:
                 continue
             slot = loser.entry if loser.entry is not None and not loser.entry.slot else None
-            replaced[id(loser)] = Drop("duplicate", loser.set_name, loser.row or loser.replaces, slot, loser.item)
+            replaced[id(loser)] = Drop(
+                "duplicate", loser.set_name, loser.row or loser.replaces, slot, loser.item
+            )
             if loser.item is not None:
                 merged[id(loser.item)] = keep
     return [replaced.get(id(d), d) for d in decisions], merged
@@ -330,5 +346,12 @@ def plan_kommunikation(
     for name in SETS:
         b.add_set(name, record, entries)
     return KommPlan(
-        b.calls(), b.espo_fields, b.espo_advances, b.agreed, tuple(b.notices), b.pending, tuple(b.decisions), tuple(rows)
+        b.calls(),
+        b.espo_fields,
+        b.espo_advances,
+        b.agreed,
+        tuple(b.notices),
+        b.pending,
+        tuple(b.decisions),
+        tuple(rows),
     )

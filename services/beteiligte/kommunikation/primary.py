@@ -66,8 +66,9 @@ def choose(
         return Primary(advo_choice, False, False)
     if holder is not None:
         return Primary(holder, advo_moved, False)
-    # EspoCRM's primary item is gone (removed in this run) or there was none: the first item
-    # that stays becomes primary, as EspoCRM would make it, and Advoware follows.
+    # EspoCRM's primary item is gone (removed in this run) or there was none: Advoware's one
+    # online entry, else the first item that stays, as EspoCRM would pick it. Advoware is not
+    # written for it (with none or several online, nothing is).
     staying = sorted(wants, key=lambda w: (w.item is None, w.item.index if w.item else 0))
-    target = staying[0] if staying else None
-    return Primary(target, target is not None and direction != "to_espocrm", direction == "to_espocrm")
+    target = advo_choice if advo_choice is not None else (staying[0] if staying else None)
+    return Primary(target, False, direction == "to_espocrm")

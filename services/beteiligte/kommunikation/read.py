@@ -105,13 +105,17 @@ class Item:
     def norm(self) -> str:
         return normalise(self.set_name, self.value)
 
-    def to_espo(self, value: str | None = None, type_: str | None = None, primary: bool | None = None) -> dict[str, Any]:
+    def to_espo(
+        self, value: str | None = None, type_: str | None = None, primary: bool | None = None
+    ) -> dict[str, Any]:
         """The item as written back: value, type and primary as given, the flags as read."""
         key = ESPO_KEYS[self.set_name][1]
         out: dict[str, Any] = {key: self.value if value is None else value}
         if self.set_name == "phone":
             out["type"] = self.type if type_ is None else type_
-        out.update(primary=self.primary if primary is None else primary, optOut=self.opt_out, invalid=self.invalid)
+        out.update(
+            primary=self.primary if primary is None else primary, optOut=self.opt_out, invalid=self.invalid
+        )
         return out
 
 
@@ -131,7 +135,8 @@ def read_entries(raw: Iterable[Mapping[str, Any]], rows: Sequence[Row]) -> list[
         kind = note.kind or valid_kind(data.get("kommKz")) or known.get(entry_id)
         if kind in LEFT_ALONE:
             continue
-        value = data.get("tlf") if isinstance(data.get("tlf"), str) else ""
+        tlf = data.get("tlf")
+        value = tlf if isinstance(tlf, str) else ""
         out.append(Entry(entry_id, value, kind, bool(data.get("online")), note, data.get("rowId")))
     return sorted(out, key=lambda e: e.id)
 

@@ -12,7 +12,9 @@ from services.beteiligte.kommunikation.read import Row
 PREFIX = "komm."
 
 
-def next_rows(old: Sequence[Row], agreed: Mapping[str, Any], advanced: Mapping[str, Any]) -> list[dict[str, Any]]:
+def next_rows(
+    old: Sequence[Row], agreed: Mapping[str, Any], advanced: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {r.id: r.to_json() for r in old}
     for items in (agreed, advanced):
         for key, value in items.items():

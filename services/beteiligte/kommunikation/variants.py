@@ -145,7 +145,9 @@ def restore(t: Track, variant: str, conflict: bool) -> Want:
     assert t.espo is not None
     kind = t.row.kind if not t.type_changed else kind_for_item(t.espo.set_name, t.espo.type)
     overruled = (t.espo.value, None) if conflict else None
-    return Want(variant, t.row.set_name, kind, t.espo.value, t.espo.type, None, t.espo, None, t.row, overruled)
+    return Want(
+        variant, t.row.set_name, kind, t.espo.value, t.espo.type, None, t.espo, None, t.row, overruled
+    )
 
 
 def type_change(t: Track) -> list[Decision]:
@@ -167,7 +169,9 @@ def paired(p: Pair) -> Want:
     (the entry's `tlf` differs), EspoCRM's value is written (an initial-sync conflict)."""
     kind = p.entry.kind or kind_for_item(p.item.set_name, p.item.type)
     conflict = (p.item.value, p.entry.value) if p.by_marker else None
-    return Want("paired", p.item.set_name, kind, p.item.value, p.item.type, p.entry, p.item, conflict=conflict)
+    return Want(
+        "paired", p.item.set_name, kind, p.item.value, p.item.type, p.entry, p.item, conflict=conflict
+    )
 
 
 # --- choosing a variant ----------------------------------------------------------------------
