@@ -242,6 +242,20 @@ async def test_delete_snapshot(database: Database) -> None:
     assert await database.delete_snapshot("e1") is False
 
 
+async def test_party_addresses_follow_the_snapshot(database: Database) -> None:
+    """ "Which party holds address X" without scanning snapshots: written with the snapshot."""
+    await database.save_snapshot("p1", 1, PARTY_SNAPSHOT, addresses=["a1", "a2"])
+    await database.save_snapshot("p2", 2, PARTY_SNAPSHOT, addresses=["a3"])
+    assert [await database.party_of_address(a) for a in ("a1", "a2", "a3", "a9")] == ["p1", "p1", "p2", None]
+    await database.save_snapshot("p1", 1, PARTY_SNAPSHOT)  # None: the addresses stay as they were
+    assert await database.party_of_address("a2") == "p1"
+    await database.save_snapshot("p1", 1, PARTY_SNAPSHOT, addresses=["a2"])  # a1 left the party
+    await database.save_snapshot("p2", 2, PARTY_SNAPSHOT, addresses=["a3", "a1"])  # and moved to p2
+    assert [await database.party_of_address(a) for a in ("a1", "a2", "a3")] == ["p2", "p1", "p2"]
+    assert await database.delete_snapshot("p2")
+    assert [await database.party_of_address(a) for a in ("a1", "a2", "a3")] == [None, "p1", None]
+
+
 async def test_mismatch_fields_kept_replaced_and_cleared(database: Database) -> None:
     await database.save_snapshot("e1", 1, {"v": 1}, mismatch_fields=["vorname", "name", "name"])
     state = await database.get_sync_state("e1")
