@@ -12,6 +12,7 @@ from .migrations import DIALECTS, load_migrations, migration_names
 from .models import (
     AuditEntry,
     AuditRecord,
+    BankAccountState,
     Block,
     Intent,
     OutboxNotification,
@@ -24,6 +25,7 @@ __all__ = [
     "MASK",
     "AuditEntry",
     "AuditRecord",
+    "BankAccountState",
     "Block",
     "Database",
     "Intent",

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from .audit import AuditStore
+from .bank_accounts import BankAccountStore
 from .blocks import BlockStore
 from .clock import Clock, utc_now
 from .driver import Driver
@@ -23,7 +24,7 @@ from .notifications import NotificationStore
 from .snapshots import PartySnapshotStore
 
 
-class Database(PartySnapshotStore, IntentStore, AuditStore, NotificationStore, BlockStore):
+class Database(PartySnapshotStore, IntentStore, AuditStore, NotificationStore, BlockStore, BankAccountStore):
     def __init__(self, driver: Driver, *, show_values: bool = False, clock: Clock = utc_now) -> None:
         self._driver = driver
         # Audit values in clear text only when the firm's operators asked for it (DECISIONS 17).
