@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from services.bankverbindungen.from_advoware import BankInputs, BankPlan, plan_bank
+from services.bankverbindungen.rules import Facts as BankFacts
 from services.beteiligte.adressen.rules import AddressPlan, plan_adressen
 from services.beteiligte.adressen.state import next_rows as next_address_rows
 from services.beteiligte.kommunikation.notices import Who
 from services.beteiligte.kommunikation.plan import KommPlan, plan_kommunikation
 from services.beteiligte.kommunikation.state import next_rows as next_komm_rows
 from services.sync.actions import Action, Call, Notify
+from services.sync.policy import RetryPolicy
 
 Direction = Literal["both", "to_advoware", "to_espocrm"]
 
@@ -30,6 +33,7 @@ class Children:
     komm: KommPlan = field(default_factory=KommPlan)
     adressen: AddressPlan = field(default_factory=AddressPlan)
     addresses_pending: bool = False  # a one-way run left address work for a two-way run
+    bank: BankPlan = field(default_factory=BankPlan)  # the party's accounts from Advoware (§4)
 
     @property
     def advoware(self) -> tuple[Call, ...]:
@@ -45,11 +49,11 @@ class Children:
 
     @property
     def after(self) -> tuple[Action, ...]:
-        return self.adressen.espocrm + self.adressen.notes
+        return self.adressen.espocrm + self.adressen.notes + self.bank.actions
 
     @property
     def notices(self) -> tuple[Notify, ...]:
-        return self.komm.notices + self.adressen.notices
+        return self.komm.notices + self.adressen.notices + self.bank.notices
 
     @property
     def pending(self) -> bool:
@@ -57,7 +61,7 @@ class Children:
 
     @property
     def writes(self) -> bool:
-        return bool(self.advoware or self.espo_fields or self.adressen.espocrm)
+        return bool(self.advoware or self.espo_fields or self.adressen.espocrm or self.bank.writes)
 
     def state(self, advanced: Mapping[str, Any], notices_sent: Sequence[str]) -> dict[str, Any]:
         """The `komm` and `addresses` parts of the new snapshot."""
@@ -78,6 +82,7 @@ class Children:
             "entry sets to EspoCRM": len(self.komm.espo_fields),
             "address writes to Advoware": len(self.adressen.advoware),
             "address writes to EspoCRM": len(self.adressen.espocrm),
+            "bank account writes to EspoCRM": len(self.bank.actions),
         }
         return {k: v for k, v in out.items() if v}
 
@@ -91,6 +96,7 @@ class Children:
                 "cases": [f"{case}:{ident}" for case, ident in cases],
                 "actions": self.adressen.lines(),
             }
+        out.update(self.bank.audit())
         return out
 
 
@@ -103,11 +109,21 @@ def plan_children(
     direction: Direction,
     now: datetime,
     recipient: str | None,
+    bank: BankInputs | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Children:
+    """`bank`: the party's account state and (when needed) its EspoCRM accounts; None (a create,
+    a link) leaves the accounts for the next check."""
     betnr = record.get("betnr") or advo_record.get("betNr")
     who = Who(str(record["id"]), int(betnr) if betnr else None, recipient)
     komm = plan_kommunikation(record, advo_record, snapshot, direction, who)
     adressen = plan_adressen(list(addresses), advo_record, snapshot, who, now)
+    accounts = BankPlan()
+    if bank is not None and betnr and direction != "to_advoware":
+        facts = BankFacts(now, retry or RetryPolicy(), recipient)
+        accounts = plan_bank(
+            who.record_id, int(betnr), advo_record.get("bankverbindungen") or [], bank, facts
+        )
     if direction != "both" and (adressen.advoware or adressen.espocrm or adressen.noticed):
-        return Children(komm, AddressPlan(rows=adressen.rows), addresses_pending=True)
-    return Children(komm, adressen)
+        return Children(komm, AddressPlan(rows=adressen.rows), addresses_pending=True, bank=accounts)
+    return Children(komm, adressen, bank=accounts)

@@ -59,6 +59,7 @@ class Run:
     now: datetime = field(default_factory=lambda: datetime.min)
     guard: Callable[[], Awaitable[None]] | None = None
     addresses: list[dict[str, Any]] | None = None  # the party's CAdressen, once read
+    bank: Any = None  # the party's bank account state (services.bankverbindungen), once read
     audit_action: str = ""
     decision: dict[str, Any] = field(default_factory=dict)
     error: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from services.bankverbindungen.party_io import settle_party_plan
 from services.beteiligte import summary
 from services.beteiligte.address_io import child_failure, mark_address_failed
 from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
@@ -35,6 +36,8 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     writes_ahead = await _write_ahead(deps, run_, decision)
     executor = PartyExecutor(deps.espo, deps.advo, deps.db, betnr=decision.record.get("betnr"))
     applied = await run(decision.actions, executor, guard=run_.guard)
+    if decision.children is not None:  # the bank account rows this run applied (their own table)
+        await settle_party_plan(deps.db, decision.children.bank, applied.advanced)
     run_.decision.update(audit_of(decision, applied))
     released, held = held_notices(decision, applied)
     notices = await _hold_for_summary(deps, run_, decision, [*applied.notices, *released])

@@ -21,11 +21,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from services.bankverbindungen.executor import BankExecutor
+from services.bankverbindungen.from_advoware import CREATE as CREATE_ACCOUNT
+from services.bankverbindungen.from_advoware import DELETE as DELETE_ACCOUNT
 from services.beteiligte.adressen.fields import marker_of
 from services.clients.errors import NotFound, OutcomeUnknown
 from services.sync.actions import Call
 
 log = logging.getLogger("bitbylaw.beteiligte")
+BANK_OPS = (CREATE_ACCOUNT, DELETE_ACCOUNT)
 
 
 def fingerprint(payload: Mapping[str, Any]) -> str:
@@ -70,6 +74,8 @@ class PartyExecutor:
             return await self.espo.create("CAdressen", body)
         if op == "delete_espo_address":
             return await self._delete_espo_address(str(call.target))
+        if op in BANK_OPS:  # the party's accounts from Advoware (services/bankverbindungen)
+            return await BankExecutor(self.espo, self.advo).call(call)
         raise ValueError(f"unknown party operation {op!r}")
 
     def _betnr(self) -> int:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from services.bankverbindungen.from_advoware import BankInputs
 from services.beteiligte.children import Children, plan_children
 from services.beteiligte.diff import Conflict, Merge, Policy, fit_kind, merge_initial, merge_update
 from services.beteiligte.inflight import absorb
@@ -130,9 +131,11 @@ def decide_linked(
     snapshot: Mapping[str, Any] | None,
     facts: Facts,
     addresses: Sequence[Mapping[str, Any]] = (),
+    bank: BankInputs | None = None,
 ) -> PartyDecision:
     """Initial sync (no snapshot) or update against the snapshot; the writes are the same. The
-    party's entries and `addresses` (its linked CAdressen) are decided in the same run."""
+    party's entries, `addresses` (its linked CAdressen) and bank accounts from Advoware (`bank`:
+    their state) are decided in the same run."""
     kind = espo_kind(record)
     espo = espo_to_party(record)
     # DECISIONS 8: a linked party's kind is the EspoCRM record's; Advoware's vorname is read
@@ -159,6 +162,8 @@ def decide_linked(
         direction=facts.direction,
         now=facts.now,
         recipient=recipient,
+        bank=bank,
+        retry=facts.retry,
     )
     pending = facts.direction != "both" and (
         espo.replace({f: target.get(f) for f in pull}) != target

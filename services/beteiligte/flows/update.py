@@ -4,7 +4,8 @@ run the actions. The GET is the last read and nothing is awaited between it and 
 
 Budget (data calls): EspoCRM GET and its addresses (by the service) + Advoware GET; + Advoware PUT
 when EspoCRM changed; + each entry or address written; + one EspoCRM PUT when Advoware changed or
-the bookkeeping is due; + each CAdressen write.
+the bookkeeping is due; + each CAdressen write; + one EspoCRM list of the party's bank accounts and
+each account write when Advoware's accounts changed (SYNC_RULES §4).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.bankverbindungen.party_io import read_for_party
 from services.beteiligte.blocks import kind_conflict
 from services.beteiligte.context import PartyDeps, Run, read_addresses
 from services.beteiligte.execute import audit_of, execute, failed
@@ -38,13 +40,14 @@ async def check(
         if run.addresses is None:  # found again after a delete: its addresses, then a fresh GET
             await read_addresses(deps, run)
             advo = unwrap(await deps.advo.get_party(betnr))
+        run.bank = await read_for_party(deps.db, deps.espo, run.entity_id, advo.get("bankverbindungen") or [])
     except NotFound:
         return await _not_found(deps, run, record, snapshot)
     except Exception as exc:
         return await failed(deps, run, record, exc)
     if snapshot is None and not ours and kind_mismatch(record, advo):
         return await kind_conflict(deps, run, record, betnr, advo)
-    decision = decide_linked(record, advo, snapshot, facts, run.addresses or ())
+    decision = decide_linked(record, advo, snapshot, facts, run.addresses or (), run.bank)
     if run.dry_run:
         run.decision.update(audit_of(decision))
         return SyncOutcome(run.entity_id, "dry_run", plan=decision)
