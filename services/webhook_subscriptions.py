@@ -34,6 +34,7 @@ class WebhookTarget:
 WEBHOOK_TARGETS: tuple[WebhookTarget, ...] = (
     WebhookTarget("CBeteiligte", "beteiligte"),
     WebhookTarget("CAdressen", "adressen"),  # a party's addresses: each change syncs the party
+    WebhookTarget("CBankverbindungen", "bankverbindungen"),  # bank accounts: their own sync (§4)
 )
 
 

@@ -112,6 +112,23 @@ async def beteiligte_service(ctx: Any) -> Any:
     return service
 
 
+async def bank_service(ctx: Any) -> Any:
+    """The bank account sync of this process (same lock, database and settings as the party's)."""
+    service = ctx.resources.get("bank_service")
+    if service is None:
+        from services.bankverbindungen.compose import build_bank_service
+
+        service = build_bank_service(
+            settings_of(ctx),
+            session=shared_session(),
+            token_cache=StateTokenCache(ctx.state),
+            db=await database(ctx),
+            lock=ctx.locks,
+        )
+        ctx.resources["bank_service"] = service
+    return service
+
+
 async def beteiligte_health(ctx: Any) -> dict[str, Any]:
     """`/health`'s part of the party sync (permanently failed parties, locks held too long)."""
     check = ctx.resources.get("beteiligte_health")

@@ -1,6 +1,7 @@
-"""EspoCRM webhooks for CBeteiligte and its addresses (CAdressen): signature (checked by the engine
-first), validate, dedup, enqueue. A party event is one job per record; an address event is a
-`sync_check` of the party that holds the address (addresses are synced inside the party sync)."""
+"""EspoCRM webhooks for CBeteiligte, its addresses (CAdressen) and bank accounts (CBankverbindungen):
+signature (checked by the engine first), validate, dedup, enqueue. A party or account event is one
+job per record on its own topic; an address event is a `sync_check` of the party that holds the
+address (addresses are synced inside the party sync)."""
 
 from typing import Literal
 
@@ -12,7 +13,9 @@ from steps.auth import ESPOCRM_SIGNATURE
 from steps.deps import database, espocrm
 
 ACTIONS = ("create", "update", "delete")
-ROUTES = {"beteiligte": "CBeteiligte", "adressen": "CAdressen"}
+ROUTES = {"beteiligte": "CBeteiligte", "adressen": "CAdressen", "bankverbindungen": "CBankverbindungen"}
+# Records with their own sync: route → (topic prefix, dedup key prefix). Addresses sync their party.
+OWN_SYNC = {"beteiligte": ("vmh.beteiligte", ""), "bankverbindungen": ("vmh.bankverbindungen", "bank-")}
 
 
 class WebhookItem(BaseModel):
@@ -38,7 +41,8 @@ class WebhookAnswer(BaseModel):
 config = {
     "name": "vmh-beteiligte-webhook",
     "description": "EspoCRM webhooks for CBeteiligte → vmh.beteiligte.{create,update,delete}; "
-    "for CAdressen → vmh.beteiligte.sync_check of the party",
+    "for CAdressen → vmh.beteiligte.sync_check of the party; "
+    "for CBankverbindungen → vmh.bankverbindungen.{create,update,delete}",
     "flows": ["vmh"],
     "triggers": [
         http(
@@ -51,7 +55,8 @@ config = {
         for route in ROUTES
         for a in ACTIONS
     ],
-    "enqueues": [f"vmh.beteiligte.{a}" for a in (*ACTIONS, "sync_check")],
+    "enqueues": [f"vmh.beteiligte.{a}" for a in (*ACTIONS, "sync_check")]
+    + [f"vmh.bankverbindungen.{a}" for a in ACTIONS],
 }
 
 
@@ -65,7 +70,8 @@ async def handler(request, ctx):
     else:
         ids = list(dict.fromkeys(item.id for item in items))  # same id twice in one batch: once
         # Dedup lasts until the job starts (DECISIONS 7): a later edit is enqueued again.
-        emits = [Emit(f"vmh.beteiligte.{action}", {"id": i}, dedup_key=f"{action}:{i}") for i in ids]
+        topic, key = OWN_SYNC[route]
+        emits = [Emit(f"{topic}.{action}", {"id": i}, dedup_key=f"{key}{action}:{i}") for i in ids]
     created = await ctx.enqueue_many(emits) if emits else []
     ctx.logger.info("webhook received", route=route, action=action, records=len(items), enqueued=sum(created))
     answer = WebhookAnswer(
