@@ -187,8 +187,10 @@ class BankSyncService:
             return run_.out("backoff", retry_in=wait)
         rows = await rows_of(self.db, party_id)
         row = next((r for r in rows if r.account_id == run_.account_id), None)
+        linked = row is not None and row.live and row.konto_id is not None and row.party_id == party_id
+        # Only an account about to be sent must not repeat an IBAN; a linked one is Advoware's fact.
         others = [r.fields.get("iban") for r in rows if r.account_id != run_.account_id and r.live]
-        message = problem(espo_values(record), party_id, others)
+        message = problem(espo_values(record), party_id, [] if linked else others)
         if message is not None:
             return await self._invalid(run_, record, message)
         facts = Facts(
@@ -197,7 +199,7 @@ class BankSyncService:
             self.settings.admin_user_id,
             webhook=run_.action in ("create", "update"),
         )
-        if row is not None and row.live and row.konto_id is not None and row.party_id == party_id:
+        if linked and row is not None:
             return await self._execute(run_, decide_linked(record, row, facts))
         try:
             party = await self.espo.get(PARTY_ENTITY, party_id)
