@@ -7,9 +7,7 @@ from typing import Any
 
 from config import Settings
 from services.bankverbindungen.service import BankSettings, BankSyncService
-from services.beteiligte.compose import sync_settings
-from services.clients.advoware import AdvowareClient
-from services.clients.espocrm import EspoCrmClient
+from services.beteiligte.compose import clients, sync_settings
 
 
 def bank_settings(settings: Settings) -> BankSettings:
@@ -28,6 +26,5 @@ def bank_settings(settings: Settings) -> BankSettings:
 def build_bank_service(
     settings: Settings, *, session: Any, token_cache: Any, db: Any, lock: Any
 ) -> BankSyncService:
-    espo = EspoCrmClient.from_settings(settings, session, None)
-    advo = AdvowareClient.from_settings(settings, session, token_cache)
+    espo, advo = clients(settings, session, token_cache)
     return BankSyncService(espo, advo, db, lock, bank_settings(settings))
