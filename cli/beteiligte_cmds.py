@@ -182,11 +182,8 @@ def audit_beteiligte(
     """Print the audit trail of one party, newest first."""
 
     async def go() -> list[Any]:
-        db = await open_service_db(get_settings())
-        try:
-            return list(await db.list_audit("CBeteiligte", entity_id, limit=limit))
-        finally:
-            await db.close()
+        async with _service(get_settings()) as (service, _):
+            return list(await service.audit(entity_id, limit=limit))
 
     entries = asyncio.run(go())
     if as_json:

@@ -25,6 +25,7 @@ class PartySync(Protocol):
         trace_id: str,
         direction: Any = "both",
         dry_run: bool = False,
+        bulk: bool = False,
     ) -> Any: ...
 
 
@@ -66,6 +67,7 @@ async def sync_many(
                     trace_id=trace_id(),
                     direction=direction,
                     dry_run=dry_run,
+                    bulk=True,  # initial-sync notices are summed up for the admin
                 )
                 totals[outcome_key(outcome)] += 1
             except Exception as exc:

@@ -19,7 +19,7 @@ from services.beteiligte.executor import AddressMismatch, PartyExecutor
 from services.beteiligte.inflight import INFLIGHT, planned
 from services.beteiligte.mapping import Party
 from services.beteiligte.ports import Status, SyncOutcome
-from services.beteiligte.rules import ENTITY, POST, PartyDecision
+from services.beteiligte.rules import ENTITY, POST, PUT, PartyDecision
 from services.beteiligte.settle import unwrap
 from services.beteiligte.snapshot import address_ids, mismatch_fields, next_snapshot, unchanged
 from services.sync.actions import Call, Notify, describe
@@ -34,8 +34,14 @@ HELD = "heldNotices"  # snapshot key: notices of a write whose outcome is not kn
 
 async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOutcome:
     writes_ahead = await _write_ahead(deps, run_, decision)
+
+    async def pushed(action: Any) -> None:
+        """The party PUT landed: from here on the EspoCRM write may land too (`inflight.absorb`)."""
+        if writes_ahead and writes_ahead.get("pull") and getattr(action, "key", None) == PUT:
+            await _store_ahead(deps, run_, decision, {**writes_ahead, "done": ["push"]})
+
     executor = PartyExecutor(deps.espo, deps.advo, deps.db, betnr=decision.record.get("betnr"))
-    applied = await run(decision.actions, executor, guard=run_.guard)
+    applied = await run(decision.actions, executor, guard=run_.guard, on_applied=pushed)
     if decision.children is not None:  # the bank account rows this run applied (their own table)
         await settle_party_plan(deps.db, decision.children.bank, applied.advanced)
     run_.decision.update(audit_of(decision, applied))
@@ -137,14 +143,23 @@ async def _hold_for_summary(
 
 
 async def _write_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision) -> dict[str, Any] | None:
-    """Store what this run is about to write before it writes (`inflight.py`)."""
-    old = decision.old_snapshot
-    betnr = decision.record.get("betnr")
-    if old is None or not betnr or not (decision.to_advoware or decision.to_espocrm):
-        return None  # entries and addresses need no write-ahead: see kommunikation/plan.py
+    """Store what this run is about to write before it writes (`inflight.py`), with the values
+    both sides already agree on: they are true whatever happens to the writes. Entries and
+    addresses need none: see kommunikation/plan.py."""
+    party_writes = decision.to_advoware or decision.to_espocrm
+    if decision.old_snapshot is None or not decision.record.get("betnr") or not party_writes:
+        return None
     ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target)
-    await deps.db.save_snapshot(run_.entity_id, int(betnr), {**old, INFLIGHT: ahead})
+    await _store_ahead(deps, run_, decision, ahead)
     return ahead
+
+
+async def _store_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision, ahead: dict[str, Any]) -> None:
+    old = decision.old_snapshot or {}
+    agreed = Party().replace(decision.agreed).to_json()
+    party = {**(old.get("party") or {}), **{f: agreed[f] for f in decision.agreed}}
+    snapshot = {**old, "party": party, INFLIGHT: ahead}
+    await deps.db.save_snapshot(run_.entity_id, int(decision.record["betnr"]), snapshot)
 
 
 def still_in_flight(applied: Applied) -> dict[str, dict[str, Any]] | None:

@@ -4,8 +4,9 @@ A process killed right after the Advoware PUT (or the EspoCRM write), or a write
 lost, leaves the other system holding values the snapshot does not know; the next run would take
 the service's own write for a user's edit — and a user's later undo on the first side would be
 lost. So before its first data write a run stores the values it is about to push and pull
-(`planned`); the next run `absorb`s those the other side now holds into the snapshot: they are
-the service's own writes, not edits. A run that ends without a failure drops them. Pure.
+(`planned`), and marks the push done once the PUT landed (the EspoCRM write comes after it); the
+next run `absorb`s those the other side now holds into the snapshot: they are the service's own
+writes, not edits. A run that ends without a failure drops them. Pure.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def absorb(snapshot: Mapping[str, Any] | None, espo: Party, advo: Party) -> Mapp
     if not snapshot or not snapshot.get(INFLIGHT):
         return snapshot
     party = dict(snapshot.get("party") or {})
-    inflight = snapshot[INFLIGHT]
+    inflight = dict(snapshot[INFLIGHT])
+    if inflight.get("push") and "push" not in inflight.get("done", ()):
+        inflight.pop("pull", None)  # the PUT comes first: without it landing, the pull never ran
     held = {"push": advo.to_json(), "pull": espo.to_json()}  # where each kind of write lands
     for kind, values in held.items():
         for f, value in (inflight.get(kind) or {}).items():

@@ -20,12 +20,13 @@ State items advance only when every action naming them was applied.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.clients.errors import ApiError, OutcomeUnknown
-from services.sync.actions import Action, Call, Note, Notify, Patch, RecordRef, Settlement
+from services.sync.actions import Action, Call, Note, Notify, Patch, RecordRef, Settlement, describe
 from services.sync.locking import LockLost
 
 
@@ -36,6 +37,8 @@ class Executor(Protocol):
 
 
 Guard = Callable[[], Awaitable[None]]
+OnApplied = Callable[[Action], Awaitable[None]]
+log = logging.getLogger("bitbylaw.sync.runner")
 _MISSING = object()
 
 
@@ -104,8 +107,10 @@ class _Pending:
 
 
 class _Run:
-    def __init__(self, actions: Sequence[Action], executor: Executor, guard: Guard | None) -> None:
-        self.actions, self.executor, self.guard = actions, executor, guard
+    def __init__(
+        self, actions: Sequence[Action], executor: Executor, guard: Guard | None, on_applied: OnApplied | None
+    ) -> None:
+        self.actions, self.executor, self.guard, self.on_applied = actions, executor, guard, on_applied
         self.applied = Applied()
         self.pending: dict[RecordRef, _Pending] = {}
         self.last_patch = {a.ref: i for i, a in enumerate(actions) if isinstance(a, Patch)}
@@ -140,6 +145,7 @@ class _Run:
             answer = await self.executor.call(action)
             self.applied.answers[action.key] = answer
             self._settle(action, action.settle(answer) if action.settle else Settlement())
+            await self._progress(action)
         elif isinstance(action, Patch):
             self.pending.setdefault(action.ref, _Pending()).add(action, contributed=False)
             if self.last_patch[action.ref] == index:
@@ -168,6 +174,16 @@ class _Run:
             self.applied.patch_answers[ref] = await self.executor.patch(ref[0], ref[1], fields)
         self.applied.written[ref] = fields
         self._advance(pending.advances)
+
+    async def _progress(self, action: Action) -> None:
+        """Tell the caller a write landed (e.g. to record it before the next write). A failure
+        here is no failure of the write, which did land: logged, never raised."""
+        if self.on_applied is None:
+            return
+        try:
+            await self.on_applied(action)
+        except Exception as exc:
+            log.warning("progress of %s not recorded: %s", describe(action), type(exc).__name__)
 
     def _advance(self, items: Mapping[str, Any]) -> None:
         for key, value in items.items():
@@ -201,6 +217,13 @@ class _Run:
         return applied
 
 
-async def run(actions: Sequence[Action], executor: Executor, *, guard: Guard | None = None) -> Applied:
-    """Execute `actions` in order; see the module docstring."""
-    return await _Run(actions, executor, guard).go()
+async def run(
+    actions: Sequence[Action],
+    executor: Executor,
+    *,
+    guard: Guard | None = None,
+    on_applied: OnApplied | None = None,
+) -> Applied:
+    """Execute `actions` in order; see the module docstring. `on_applied(action)` runs after each
+    remote write that landed (not after a patch: a record's write is its last action anyway)."""
+    return await _Run(actions, executor, guard, on_applied).go()

@@ -68,6 +68,8 @@ class Crash(BaseException):
 class Faults:
     armed: dict[str, str] = field(default_factory=dict)  # write kind → before | after | crash
     fired: list[str] = field(default_factory=list)
+    # Writes that landed without an answer: (side, EspoCRM id, record before, record after).
+    landed: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
 
     def take(self, kind: str) -> str | None:
         fault = self.armed.pop(kind, None)
@@ -172,8 +174,11 @@ class FakeEspo:
         normalise_sets(changes)
         self.writes += 1
         record = table[record_id]
+        before = copy.deepcopy(record)
         record.update(changes)
         record["modifiedAt"] = self._stamp()
+        if fault in ("after", "crash") and entity != "CAdressen":
+            self.faults.landed.append(("espo", record_id, before, dict(record)))
         if fault == "after":
             raise _refused("espocrm", "PUT")
         if fault == "crash":
@@ -273,12 +278,15 @@ class FakeAdvoware:
         ]
 
     # -- the client -----------------------------------------------------------------------------
-    def _apply(self, kind: str, write: Any) -> Any:
+    def _apply(self, kind: str, write: Any, betnr: int | None = None) -> Any:
         fault = self.faults.take(kind)
         if fault == "before":
             raise _refused("advoware", kind)
         self.writes += 1
+        before = dict(self.parties.get(betnr, {})) if betnr is not None else {}
         result = write()
+        if fault in ("after", "crash") and betnr is not None:
+            self.faults.landed.append(("advo", self.syncing or "?", before, dict(self.parties[betnr])))
         if fault == "after":
             raise (OutcomeUnknown if kind.endswith("POST") else ApiError)("advoware", kind, "fake", 504)
         if fault == "crash":
@@ -305,7 +313,7 @@ class FakeAdvoware:
             party["rowId"] = self._row()
             return [{k: v for k, v in party.items() if k not in ("kommunikation", "adressen")}]
 
-        return self._apply("PUT", write)
+        return self._apply("PUT", write, betnr)
 
     async def create_party(self, body: Mapping[str, Any]) -> dict[str, Any]:
         def write() -> dict[str, Any]:

@@ -85,6 +85,8 @@ class PartySyncMachine(RuleBasedStateMachine):
         self.crashes: list[int] = []
         self.agreed: dict[tuple[str, str], Any] = {}  # the value both sides last held
         self.expected_notices: list[tuple[str, str, int]] = []  # (record, field, since step)
+        self.steps_run = 0
+        self.landed: list[tuple[Any, ...]] = []  # (step, side, record, before, after) of unanswered writes
         self.names = 0
 
     def _run(self, coro: Any) -> Any:
@@ -192,6 +194,8 @@ class PartySyncMachine(RuleBasedStateMachine):
                 self.agreed[(rid, f)] = posted[f]
 
     def _handle_once(self, rid: str, action: str, bulk: bool) -> Any:
+        earlier = [x for x in self.landed if x[2] == rid]
+        known = self._landed_writes_still_held(rid)
         self.advo.syncing = rid
         trigger = f"vmh.beteiligte.{action}"
         before = self._run(self.db.get_snapshot(rid))
@@ -201,12 +205,13 @@ class PartySyncMachine(RuleBasedStateMachine):
         try:
             outcome = self._run(self.service.handle(rid, action, trigger=trigger, trace_id="t", bulk=bulk))  # type: ignore[arg-type]
         except Crash:
-            self.crashes.append(self.step_no)
-            return None  # the process died; the engine delivers the job again later
+            self.crashes.append(self.step_no)  # the process died; the engine delivers the job again
         except Exception:
             pass  # even the failure booking failed: the engine retries the job
         finally:
             self.advo.syncing = None
+            self.landed += [(self.step_no, *x) for x in self.faults.landed]
+            self.faults.landed.clear()
         # A run that stored what it saw has seen both sides: equal values are synced (also when
         # a later write of the run failed). A run stopped before (lock, backoff, a failed read)
         # or an initial sync that stored nothing has not.
@@ -214,9 +219,47 @@ class PartySyncMachine(RuleBasedStateMachine):
         # before the run is known to it then.
         unknown = any(f in ("after", "crash") for f in self.faults.fired)
         stored = self._run(self.db.get_snapshot(rid)) != before
+        decided = stored or (outcome is not None and outcome.plan is not None)
+        if decided:
+            self.landed = [x for x in self.landed if x not in earlier]
+            self._learn_landed_writes(rid, known)
         if (outcome is not None and outcome.status in SYNCED) or stored:
             self.synced(rid, only=equal_before if unknown else None)
         return outcome
+
+    def _landed_writes_still_held(self, rid: str) -> list[tuple[int, str, Any]]:
+        """Writes of `rid` that landed without an answer and whose side still holds what they
+        wrote, as (step, field, value): the service learns them at its next run that decides
+        (the writes in flight); what a user changed meanwhile it cannot learn."""
+        held = []
+        for landed in [x for x in self.landed if x[2] == rid]:
+            step, side, _, before, after = landed
+            read = espo_to_party if side == "espo" else (lambda r: advo_to_party(r, "person"))
+            old, new = read(before).to_json(), read(after).to_json()
+            now = self._side_values(rid, side)
+            held += [
+                (step, f, new[f]) for f in FIELDS if old[f] != new[f] and now is not None and now[f] == new[f]
+            ]
+        return held
+
+    def _learn_landed_writes(self, rid: str, held: list[tuple[int, str, Any]]) -> None:
+        """What a landed write wrote is then what both sides last agreed on — and it must have
+        been the right value."""
+        for step, f, value in held:
+            history = self.edits[(rid, f)]
+            self.edits[(rid, f)] = [e for e in history if e[0] <= step]
+            self._check_field(rid, f, value)
+            self.edits[(rid, f)] = [e for e in history if e[0] > step]
+            self.agreed[(rid, f)] = value
+
+    def _side_values(self, rid: str, side: str) -> dict[str, Any] | None:
+        record = self.espo.records.get(rid)
+        if record is None:
+            return None
+        if side == "espo":
+            return espo_to_party(record).to_json()
+        party = self.advo.parties.get(int(record["betnr"])) if record.get("betnr") else None
+        return advo_to_party(party, "person").to_json() if party else None
 
     def _equal_fields(self, rid: str) -> set[str]:
         record = self.espo.records.get(rid)
@@ -251,6 +294,7 @@ class PartySyncMachine(RuleBasedStateMachine):
 
     @invariant()
     def never_two_parties_for_one_record(self) -> None:
+        self.steps_run += 1  # invariants run once after every step: this counts the steps
         links = [r.get("betnr") for r in self.espo.records.values() if r.get("betnr")]
         assert len(links) == len(set(links)), "two EspoCRM records share one Advoware party"
         created = defaultdict(list)
@@ -283,7 +327,7 @@ class PartySyncMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if STEP_LOG:  # the long profile's step count (README): one line per run
             with open(STEP_LOG, "a", encoding="utf-8") as log:
-                log.write(f"{self.step_no}\n")
+                log.write(f"{self.steps_run}\n")
         try:
             self._converge_and_check()
         finally:
