@@ -18,6 +18,7 @@ from config import ENV_FILE_VARIABLE, get_settings
 from engine.logs import configure_logging
 
 from . import (
+    bank_cmds,
     beteiligte_cmds,
     check_cmds,
     engine_cmds,
@@ -75,6 +76,7 @@ engine_cmds.register(app)
 operator_cmds.register(app)
 sandbox_cmds.register(app)
 beteiligte_cmds.register(app)
+bank_cmds.register(app)
 webhook_cmds.register(app)
 check_cmds.register(app)
 settings_cmds.register(app)

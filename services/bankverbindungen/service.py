@@ -9,7 +9,9 @@ Advoware calls) → else the party (no betnr → `waiting_for_party`: the caller
 party's check and runs this job again after `BANK_PARTY_WAIT_SECONDS`, at most
 `BANK_PARTY_WAIT_MAX_TRIES` times, then `failed`) → the party's Advoware accounts →
 `decide_unlinked` (link or POST) → one audit entry. The job never syncs the party inline
-(DECISIONS 9, 39). Runs, state and bookkeeping go through the sync core.
+(DECISIONS 9, 39). Runs, state and bookkeeping go through the sync core. `dry_run` (the
+operator's `bitbylaw sync bankverbindungen ID --dry-run`) reads and decides and writes nothing
+anywhere (no lock, no audit): the outcome is `dry_run` with the plan or the reason.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from services.db import AuditEntry, utc_now
 from services.sync import audit
 from services.sync.actions import describe
 from services.sync.fingerprint import fingerprint
-from services.sync.locking import LockHeld, LockLost, locked, wait_delay
+from services.sync.locking import Busy, Held, party_lock_key, under_lock
 from services.sync.notify import deliver, to_outbox
 from services.sync.policy import RetryPolicy
 from services.sync.records import Records
@@ -71,6 +73,7 @@ class BankOutcome:
     error: str | None = None
     calls: dict[str, int] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
+    plan: AccountDecision | None = None  # the decision, when one was computed
 
 
 @dataclass
@@ -82,6 +85,7 @@ class _Run:
     now: datetime
     waits: int = 0
     party_waits: int = 0
+    dry_run: bool = False
     guard: Callable[[], Awaitable[None]] | None = None
     decision: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -128,8 +132,14 @@ class BankSyncService:
         trace_id: str,
         waits: int = 0,
         party_waits: int = 0,
+        dry_run: bool = False,
     ) -> BankOutcome:
-        run_ = _Run(account_id, action, trigger, trace_id, self.clock(), waits, party_waits)
+        run_ = _Run(account_id, action, trigger, trace_id, self.clock(), waits, party_waits, dry_run)
+        if dry_run:
+            with count_calls() as calls:
+                outcome = await self._route(run_)
+            outcome.calls = audit.call_counts(calls)
+            return outcome
         with count_calls() as calls:
             try:
                 outcome = await self._route(run_)
@@ -169,15 +179,19 @@ class BankSyncService:
     async def _locked(
         self, run_: _Run, party_id: str, flow: Callable[[], Awaitable[BankOutcome]]
     ) -> BankOutcome:
-        s = self.settings
-        try:
-            async with locked(self.lock, f"beteiligte:{party_id}", s.lock_ttl_s) as held:
-                run_.guard = held.check
-                return await flow()
-        except (LockHeld, LockLost) as exc:
-            delay = wait_delay(run_.waits, s.lock_retry_initial_s, s.lock_retry_max_s)
-            log.info("bank account %s: %s; retry in %.1fs", run_.account_id, type(exc).__name__, delay)
-            return run_.out("locked", retry_in=delay)
+        if run_.dry_run:  # writes nothing, so it needs no lock (as the party's preview)
+            return await flow()
+
+        async def guarded(held: Held) -> BankOutcome:
+            run_.guard = held.check
+            return await flow()
+
+        key = party_lock_key(party_id)
+        result = await under_lock(self.lock, key, self.settings, run_.waits, guarded)
+        if isinstance(result, Busy):
+            run_.decision["lock"] = key
+            return run_.out("locked", retry_in=result.retry_in)
+        return result
 
     async def _sync(self, run_: _Run, record: Mapping[str, Any], party_id: str) -> BankOutcome:
         if await self._still_blocked(run_, record):
@@ -227,6 +241,9 @@ class BankSyncService:
     # -- the run ------------------------------------------------------------------------------
 
     async def _execute(self, run_: _Run, decision: AccountDecision) -> BankOutcome:
+        if run_.dry_run:
+            run_.decision.update(_audit_of(decision, Applied()))
+            return run_.out("dry_run", plan=decision)
         applied = await run(decision.actions, BankExecutor(self.espo, self.advo), guard=run_.guard)
         run_.decision.update(_audit_of(decision, applied))
         rows = to_outbox(applied.notices, self.settings.admin_user_id)
@@ -259,25 +276,31 @@ class BankSyncService:
             return False
         if block.fingerprint == content_fingerprint(record):
             run_.decision["skipped"] = f"blocked ({block.reason}), content unchanged"
-            if block.modified_at != record.get("modifiedAt"):
+            if not run_.dry_run and block.modified_at != record.get("modifiedAt"):
                 await self.db.touch_block(ENTITY, run_.account_id, record.get("modifiedAt"))
             return True
         run_.decision["unblocked"] = block.reason
-        await self.db.clear_block(ENTITY, run_.account_id)
+        if not run_.dry_run:
+            await self.db.clear_block(ENTITY, run_.account_id)
         return False
 
     async def _invalid(self, run_: _Run, record: Mapping[str, Any], message: str) -> BankOutcome:
+        run_.decision["invalid"] = message
+        if run_.dry_run:
+            return run_.out("dry_run", error=f"would be invalid: {message}")
         fp = content_fingerprint(record)
         recipient = record.get("assignedUserId") or self.settings.admin_user_id
         notice = invalid_notice(run_.account_id, message, fp, recipient)
         await self.records.block(record, "invalid", message, fingerprint=fp, notice=notice)
-        run_.decision["invalid"] = message
         run_.error = message
         return run_.out("invalid", error=message)
 
     async def _fail(
         self, run_: _Run, record: Mapping[str, Any], message: str, *, extra: Mapping[str, Any] | None = None
     ) -> BankOutcome:
+        if run_.dry_run:
+            run_.decision["failure"] = message
+            return run_.out("dry_run", error=f"would fail: {message}")
         recipient = record.get("assignedUserId") or self.settings.admin_user_id
 
         def notice(failure: Any) -> Any:
@@ -309,12 +332,13 @@ class BankSyncService:
             current = await self.db.get_bank_account(run_.account_id)
             if current is None or current.tombstone:
                 return run_.out("noop")
+            if run_.dry_run:
+                run_.decision["tombstone" if current.konto_id is not None else "forget"] = run_.account_id
+                return run_.out("dry_run")
             if current.konto_id is None:
                 await self.db.delete_bank_account(run_.account_id)
                 return run_.out("deleted")
-            snapshot = await self.db.get_snapshot(
-                current.espo_id if hasattr(current, "espo_id") else current.party_id
-            )
+            snapshot = await self.db.get_snapshot(current.party_id)  # the party's assigned user
             recipient = (snapshot or {}).get("assignedUserId") or self.settings.admin_user_id
             notice = deleted_notice(
                 run_.account_id, current.party_id, current.betnr, current.konto_id, recipient

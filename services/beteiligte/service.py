@@ -20,7 +20,7 @@ from typing import Any
 
 from services.beteiligte import summary
 from services.beteiligte.blocks import INVALID_NO_LASTNAME, hold, missing_last_name
-from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log, read_addresses
+from services.beteiligte.context import PartyDeps, Run, content_fingerprint, read_addresses
 from services.beteiligte.execute import failed
 from services.beteiligte.flows.create import create
 from services.beteiligte.flows.delete import deleted_in_espocrm
@@ -32,7 +32,7 @@ from services.clients.calls import count_calls
 from services.clients.errors import NotFound
 from services.db import AuditEntry, AuditRecord, utc_now
 from services.sync import audit
-from services.sync.locking import LockHeld, LockLost, locked, wait_delay
+from services.sync.locking import Busy, Held, LockLost, party_lock_key, under_lock
 
 
 class BeteiligteSyncService:
@@ -50,7 +50,7 @@ class BeteiligteSyncService:
 
     @staticmethod
     def lock_key(entity_id: str) -> str:
-        return f"beteiligte:{entity_id}"
+        return party_lock_key(entity_id)
 
     async def handle(
         self,
@@ -73,15 +73,14 @@ class BeteiligteSyncService:
         return await self._locked(run, self._route, waits)
 
     async def _locked(self, run: Run, flow: Any, waits: int) -> Any:
-        s = self.settings
-        try:
-            async with locked(self.deps.lock, self.lock_key(run.entity_id), s.lock_ttl_s) as held:
-                run.guard = held.check
-                return await self._audited(run, flow)
-        except (LockHeld, LockLost) as exc:
-            delay = wait_delay(waits, s.lock_retry_initial_s, s.lock_retry_max_s)
-            log.info("party %s %s; retry in %.1fs", run.entity_id, type(exc).__name__, delay)
-            return SyncOutcome(run.entity_id, "locked", retry_in=delay)
+        async def audited(held: Held) -> Any:
+            run.guard = held.check
+            return await self._audited(run, flow)
+
+        result = await under_lock(self.deps.lock, self.lock_key(run.entity_id), self.settings, waits, audited)
+        if isinstance(result, Busy):
+            return SyncOutcome(run.entity_id, "locked", retry_in=result.retry_in)
+        return result
 
     async def _audited(self, run: Run, flow: Any) -> Any:
         with count_calls() as calls:
