@@ -1,12 +1,13 @@
 """The account state in the service database, for the account job and the party sync alike:
 rows in and out of the rules' `Row`, and what a run applied (rows stored or forgotten, notices
 recorded with them, manual blocks lifted). The party sync's reads: the state rows of the party
-and, only when there is work, the party's EspoCRM accounts (one list)."""
+and, only when there is work, the party's EspoCRM accounts (one list) — in every run that reads
+the Advoware party: an update/check, a first link, an adoption."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from services.bankverbindungen.fields import ENTITY, PARTY_ENTITY, PARTY_LINK
@@ -46,16 +47,22 @@ async def store(
 
 
 async def read_for_party(
-    db: Any, espo: Any, party_id: str, accounts: Sequence[Mapping[str, Any]]
-) -> BankInputs:
-    """The party sync's account inputs; the EspoCRM list only when there is something to do."""
-    rows = tuple(await rows_of(db, party_id))
-    if not accounts and not rows:
-        return BankInputs(rows, ())
-    listed = None
-    if needs_espo(accounts, rows):
-        listed = tuple(await espo.list_linked(PARTY_ENTITY, party_id, PARTY_LINK))
-    return BankInputs(rows, listed)
+    espo: Any,
+    party_id: str,
+    rows: Sequence[Row],
+    advo: Mapping[str, Any],
+    get_again: Callable[[], Awaitable[Mapping[str, Any]]],
+) -> tuple[Mapping[str, Any], BankInputs]:
+    """The party sync's account inputs beside the Advoware party `advo` just read (`rows`: the
+    state, read before it). The party's EspoCRM accounts (one list) only when there is something
+    to do — and then the Advoware party is read again, so its GET stays the last read before a
+    PUT (DECISIONS 32)."""
+    rows = tuple(rows)
+    accounts = advo.get("bankverbindungen") or []
+    if not needs_espo(accounts, rows):
+        return advo, BankInputs(rows, None if accounts or rows else ())
+    listed = tuple(await espo.list_linked(PARTY_ENTITY, party_id, PARTY_LINK))
+    return await get_again(), BankInputs(rows, listed)
 
 
 async def settle_party_plan(db: Any, plan: BankPlan, advanced: Mapping[str, Any]) -> None:

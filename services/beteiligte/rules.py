@@ -234,12 +234,14 @@ def decide_link(
     how: str,
     base: Mapping[str, Any] | None = None,
     addresses: Sequence[Mapping[str, Any]] = (),
+    bank: BankInputs | None = None,
 ) -> PartyDecision:
     """First link of an existing Advoware party: the initial sync (or, for the party our own
-    interrupted POST created, an update against `base`), the link fields kept even when a later
-    write fails, and one notice ("linked to existing Advoware party N")."""
+    interrupted POST created, an update against `base`) — its bank accounts brought over as in
+    every party sync (`bank`) — the link fields kept even when a later write fails, and one
+    notice ("linked to existing Advoware party N")."""
     linked = {**record, "betnr": betnr}
-    decision = decide_linked(linked, advo_record, base, facts, addresses)
+    decision = decide_linked(linked, advo_record, base, facts, addresses, bank)
     link = Patch(
         ENTITY, str(record["id"]), {"betnr": betnr, "advowareRowId": advo_record.get("rowId")}, keep=True
     )

@@ -4,8 +4,9 @@ run the actions. The GET is the last read and nothing is awaited between it and 
 
 Budget (data calls): EspoCRM GET and its addresses (by the service) + Advoware GET; + Advoware PUT
 when EspoCRM changed; + each entry or address written; + one EspoCRM PUT when Advoware changed or
-the bookkeeping is due; + each CAdressen write; + one EspoCRM list of the party's bank accounts and
-each account write when Advoware's accounts changed (SYNC_RULES §4).
+the bookkeeping is due; + each CAdressen write; + one EspoCRM list of the party's bank accounts, a
+second Advoware GET (it stays the last read before the PUT) and each account write when
+Advoware's accounts changed (SYNC_RULES §4).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.bankverbindungen.party_io import read_for_party
+from services.bankverbindungen.party_io import read_for_party, rows_of
 from services.beteiligte.blocks import kind_conflict
 from services.beteiligte.context import PartyDeps, Run, read_addresses
 from services.beteiligte.execute import audit_of, execute, failed
@@ -35,12 +36,17 @@ async def check(
     run.audit_action = "check" if run.action == "sync_check" else run.action
     facts = run.facts(deps.settings)
     betnr = int(record["betnr"])
+
+    async def get() -> Any:
+        return unwrap(await deps.advo.get_party(betnr))
+
     try:
-        advo = unwrap(await deps.advo.get_party(betnr))
+        rows = await rows_of(deps.db, run.entity_id)
+        advo = await get()
         if run.addresses is None:  # found again after a delete: its addresses, then a fresh GET
             await read_addresses(deps, run)
-            advo = unwrap(await deps.advo.get_party(betnr))
-        run.bank = await read_for_party(deps.db, deps.espo, run.entity_id, advo.get("bankverbindungen") or [])
+            advo = await get()
+        advo, run.bank = await read_for_party(deps.espo, run.entity_id, rows, advo, get)
     except NotFound:
         return await _not_found(deps, run, record, snapshot)
     except Exception as exc:
