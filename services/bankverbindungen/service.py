@@ -113,14 +113,8 @@ class BankSyncService:
         settings: BankSettings = BankSettings(),
         clock: Any = utc_now,
     ) -> None:
-        self.espo, self.advo, self.db, self.lock, self.settings, self.clock = (
-            espo,
-            advo,
-            db,
-            lock,
-            settings,
-            clock,
-        )
+        self.espo, self.advo, self.db, self.lock = espo, advo, db, lock
+        self.settings, self.clock = settings, clock
         self.records = Records(ENTITY, espo, db, settings.retry, settings.admin_user_id, clock)
 
     async def handle(

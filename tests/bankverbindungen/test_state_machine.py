@@ -50,7 +50,10 @@ from tests.beteiligte_service.conftest import (
 from tests.fixtures.advoware_sim import start_advoware_sim
 from tests.fixtures.espocrm_sim import start_espocrm_sim
 
-pytestmark = pytest.mark.timeout(600)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+STEPS = {"ci": (60, 30), "long": (400, 60)}.get(PROFILE, (60, 30))
+pytestmark = pytest.mark.timeout(600 if PROFILE != "long" else 7200)
+STEPS_RUN: Counter[str] = Counter()  # steps and examples, printed by the long profile
 IBANS = [
     "DE89370400440532013000",
     "DE02120300000000202051",
@@ -243,6 +246,7 @@ class BankMachine(RuleBasedStateMachine):
     def nothing_duplicated(self) -> None:
         if not hasattr(self, "pid"):
             return
+        STEPS_RUN["steps"] += 1
         markers = Counter(a.values.get("bemerkung") for a in self.advo_accounts if a.values.get("bemerkung"))
         assert all(n == 1 for n in markers.values()), markers
         links = Counter(
@@ -293,10 +297,6 @@ class BankMachine(RuleBasedStateMachine):
                 assert row.account_id in self.deleted and row.account_id not in self.espo_accounts()
 
 
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-STEPS = {"ci": (60, 30), "long": (400, 60)}.get(PROFILE, (60, 30))
-
-
 class _Checked(BankMachine):
     def teardown(self) -> None:
         try:
@@ -304,6 +304,9 @@ class _Checked(BankMachine):
                 self.check_final()
         finally:
             super().teardown()
+            STEPS_RUN["examples"] += 1
+            if PROFILE == "long":
+                print(f"bank machine: {STEPS_RUN['examples']} examples, {STEPS_RUN['steps']} steps")
 
 
 _Checked.TestCase.settings = settings(

@@ -3,15 +3,11 @@ the party that holds the address — named by the item, else known to the servic
 
 from __future__ import annotations
 
-import json
-
-import aiohttp
 import pytest
 
 from engine.backends.base import queue_name
 from services.db import open_database
-from tests.steps.conftest import start_service
-from tests.steps.test_beteiligte_webhook import sign_new
+from tests.steps.webhooks import paused_service, post_webhook
 
 pytestmark = pytest.mark.timeout(30)
 CHECKS = queue_name("vmh.beteiligte.sync_check", "vmh-beteiligte-sync")
@@ -22,21 +18,12 @@ async def svc(tmp_path):
     async with open_database(f"sqlite:///{tmp_path}/service.db") as db:
         await db.migrate()
         await db.save_snapshot("party1", 1001, {"party": {}}, addresses=["addr1", "addr2"])
-    engine = await start_service(tmp_path, ESPOCRM_WEBHOOK_SECRET="hook-secret")
-    await engine.worker.stop(1)  # keep the jobs queued for inspection
-    await engine.cron.stop(1)
-    async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as session:
-        yield session, engine
-    await engine.stop()
+    async with paused_service(tmp_path) as running:
+        yield running
 
 
 async def post(session, action: str, items: list[dict], signed: bool = True):
-    body = json.dumps(items).encode()
-    headers = {"Content-Type": "application/json"}
-    if signed:
-        headers["Signature"] = sign_new("wh", "hook-secret", body)
-    async with session.post(f"/vmh/webhook/adressen/{action}", data=body, headers=headers) as r:
-        return r.status, await r.json()
+    return await post_webhook(session, f"adressen/{action}", items, signed)
 
 
 async def queued(engine) -> list[tuple[str, str | None]]:

@@ -3,14 +3,10 @@ one job on `vmh.bankverbindungen.*`, deduplicated until the job starts."""
 
 from __future__ import annotations
 
-import json
-
-import aiohttp
 import pytest
 
 from engine.backends.base import queue_name
-from tests.steps.conftest import start_service
-from tests.steps.test_beteiligte_webhook import sign_new
+from tests.steps.webhooks import paused_service, post_webhook
 
 pytestmark = pytest.mark.timeout(30)
 STEP = "vmh-bankverbindungen-sync"
@@ -18,21 +14,12 @@ STEP = "vmh-bankverbindungen-sync"
 
 @pytest.fixture
 async def svc(tmp_path):
-    engine = await start_service(tmp_path, ESPOCRM_WEBHOOK_SECRET="hook-secret")
-    await engine.worker.stop(1)  # keep the jobs queued for inspection
-    await engine.cron.stop(1)
-    async with aiohttp.ClientSession(f"http://127.0.0.1:{engine.port}") as session:
-        yield session, engine
-    await engine.stop()
+    async with paused_service(tmp_path) as running:
+        yield running
 
 
 async def post(session, action: str, items: list[dict], signed: bool = True):
-    body = json.dumps(items).encode()
-    headers = {"Content-Type": "application/json"}
-    if signed:
-        headers["Signature"] = sign_new("wh", "hook-secret", body)
-    async with session.post(f"/vmh/webhook/bankverbindungen/{action}", data=body, headers=headers) as r:
-        return r.status, await r.json()
+    return await post_webhook(session, f"bankverbindungen/{action}", items, signed)
 
 
 async def queued(engine, action: str) -> list[tuple[str, str | None]]:
