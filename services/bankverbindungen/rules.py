@@ -109,17 +109,37 @@ def decide_linked(record: Mapping[str, Any], row: Row, facts: Facts) -> AccountD
     return AccountDecision("check", record, settle_row(record, row, values, facts, link=link), row, warnings)
 
 
+def _theirs(account: Mapping[str, Any], account_id: str) -> bool:
+    """POSTed by this service for another EspoCRM account (its marker says so)."""
+    return marker_of(account) not in (None, account_id)
+
+
 def find_in_advoware(
     account_id: str, values: Values, accounts: Sequence[Mapping[str, Any]], rows: Sequence[Row]
 ) -> Mapping[str, Any] | None:
     """The party's Advoware account that is this one: its marker first, then the same IBAN; an
-    account another EspoCRM account holds (or held: a tombstone) is never taken."""
+    account another EspoCRM account holds (or held: a tombstone), or one POSTed for another
+    (its marker; the state may have lost that row to a crash), is never taken."""
     taken = {r.konto_id for r in rows if r.account_id != account_id and r.konto_id is not None}
     free = [a for a in accounts if a.get("id") is not None and int(a["id"]) not in taken]
     by_marker = [a for a in free if marker_of(a) == account_id]
-    by_iban = [a for a in free if values.get("iban") and advo_values(a)["iban"] == values["iban"]]
+    by_iban = [
+        a
+        for a in free
+        if values.get("iban") and advo_values(a)["iban"] == values["iban"] and not _theirs(a, account_id)
+    ]
     found = by_marker or by_iban
     return found[0] if found else None
+
+
+def ibans_held_elsewhere(
+    account_id: str, accounts: Sequence[Mapping[str, Any]], rows: Sequence[Row]
+) -> list[str | None]:
+    """IBANs of the party's Advoware accounts POSTed for another, not deleted EspoCRM account: the
+    same IBAN on this one is "the same IBAN twice on one party" even when the state lost that
+    other account's row (a crash right after its EspoCRM write)."""
+    gone = {r.account_id for r in rows if r.tombstone}
+    return [advo_values(a)["iban"] for a in accounts if _theirs(a, account_id) and marker_of(a) not in gone]
 
 
 def decide_unlinked(

@@ -27,7 +27,13 @@ from services.bankverbindungen.executor import BankExecutor
 from services.bankverbindungen.fields import ENTITY, PARTY_ENTITY, espo_values
 from services.bankverbindungen.notices import deleted_notice, failed_notice, invalid_notice
 from services.bankverbindungen.party_io import rows_of, store, to_row, to_state
-from services.bankverbindungen.rules import AccountDecision, Facts, decide_linked, decide_unlinked
+from services.bankverbindungen.rules import (
+    AccountDecision,
+    Facts,
+    decide_linked,
+    decide_unlinked,
+    ibans_held_elsewhere,
+)
 from services.bankverbindungen.validate import problem
 from services.clients.calls import count_calls
 from services.clients.errors import NotFound
@@ -224,6 +230,9 @@ class BankSyncService:
             accounts = await self.advo.list_bankverbindungen(int(party["betnr"]))
         except Exception as exc:
             return await self._fail(run_, record, audit.safe_message(exc))
+        twice = problem(espo_values(record), party_id, ibans_held_elsewhere(run_.account_id, accounts, rows))
+        if twice is not None:  # another account's IBAN, known from Advoware only
+            return await self._invalid(run_, record, twice)
         return await self._execute(run_, decide_unlinked(record, int(party["betnr"]), accounts, rows, facts))
 
     async def _party_not_ready(self, run_: _Run, record: Mapping[str, Any], party_id: str) -> BankOutcome:

@@ -171,3 +171,35 @@ async def test_the_process_dies_right_after_the_write(bank: Bank, name: str) -> 
     setattr(client, write.attr, real)
     bank.env.lock.held.clear()  # a dead holder's lock expires with its TTL
     await _finish(w, write)
+
+
+async def test_a_twin_is_invalid_even_when_the_first_accounts_row_died_with_its_process(bank: Bank) -> None:
+    """Found by the state machine's long profile: two EspoCRM accounts of one party with the same
+    IBAN; the first one's job dies right after its EspoCRM write (Advoware account and EspoCRM link
+    made, its state row never stored). The second must not take the first one's Advoware account
+    by IBAN: its marker names the first, so the second is "the same IBAN twice" — `invalid`."""
+    pid, betnr = await bank.party()
+    first, twin = await bank.new_account(pid), await bank.new_account(pid)
+    real = bank.service.espo.update
+
+    async def dies(*args: Any, **kw: Any) -> Any:
+        await real(*args, **kw)
+        raise Crash
+
+    bank.service.espo.update = dies
+    with pytest.raises(Crash):
+        await bank.handle(first, "create")
+    bank.service.espo.update = real
+    bank.env.lock.held.clear()  # a dead holder's lock expires with its TTL
+    assert await bank.env.db.get_bank_account(first) is None  # the row died with the process
+    (konto,) = bank.advo_accounts(betnr)
+
+    outcome = await bank.handle(twin, "create")
+    assert outcome.status == "invalid" and "bereits" in (outcome.error or "")
+    record = await bank.account(twin)
+    assert record["syncStatus"] == "invalid" and not record.get("advowareKontoId")
+    assert bank.env.data_calls()["advoware_write"] == 0 and bank.advo_accounts(betnr) == [konto]
+    # the first account's next run links its own account again (by its marker)
+    assert (await bank.handle(first, "sync_check")).status == "linked"
+    assert (await bank.account(first))["advowareKontoId"] == konto.id
+    assert len(await bank.notices("invalid")) == 1
