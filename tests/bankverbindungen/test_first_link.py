@@ -16,6 +16,8 @@ from tests.bankverbindungen.conftest import IBAN, IBAN2, Bank
 pytestmark = pytest.mark.timeout(60)
 
 PARTY = {"name": "Mustermann", "vorname": "Max", "geburtsdatum": "1980-05-17T00:00:00", "anrede": "Herr"}
+GET, PARTIES, PARTY_PATH = "GET", "/api/v1/advonet/Beteiligte", "/api/v1/advonet/Beteiligte/{betNr}"
+ONE, LINKED, LIST = "/api/v1/{entity}/{id}", "/api/v1/{entity}/{id}/{link}", "/api/v1/{entity}"
 LOST_POST = {
     "rules": [{"method": "POST", "route": "*/Beteiligte", "status": 504, "after_write": True, "count": 1}]
 }
@@ -59,7 +61,13 @@ async def test_an_adopted_party_brings_its_accounts_over_in_the_link_run(bank: B
 
     bank.env.reset_counters()
     outcome: Any = await bank.env.handle(pid, "create")
+    advo, espo = bank.env.advo_calls(), bank.env.espo_calls()
     assert outcome.status == "created" and outcome.plan.variant == "link"
+    # the link's 7 (EspoCRM GET, addresses, search, list, Advoware GET, PUT, EspoCRM PUT) + the
+    # account list and a second party GET (it stays last before the PUT) + 1 write per account
+    # (the PUT linking the one EspoCRM had; the POST creating the other is not counted here)
+    assert advo == {(GET, PARTIES): 1, (GET, PARTY_PATH): 2, ("PUT", PARTY_PATH): 1}, advo
+    assert espo == {(GET, ONE): 1, (GET, LINKED): 2, (GET, LIST): 1, ("PUT", ONE): 2}, espo
     assert (await bank.env.record(pid))["betnr"] == betnr
     assert set(outcome.plan.children.bank.cases) == {
         ("linked", known),
