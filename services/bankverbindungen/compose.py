@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from config import Settings
-from services.bankverbindungen.service import BankSettings, BankSyncService
+from services.bankverbindungen.ports import BankSettings
+from services.bankverbindungen.service import BankSyncService
 from services.beteiligte.compose import clients, sync_settings
 
 

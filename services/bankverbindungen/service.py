@@ -19,14 +19,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from services.bankverbindungen.executor import BankExecutor
-from services.bankverbindungen.fields import ENTITY, PARTY_ENTITY, espo_values
+from services.bankverbindungen.fields import ENTITY, PARTY_ENTITY, espo_values, marker_of
 from services.bankverbindungen.notices import deleted_notice, failed_notice, invalid_notice
 from services.bankverbindungen.party_io import rows_of, store, to_row, to_state
+from services.bankverbindungen.ports import BankOutcome, BankSettings, Run
 from services.bankverbindungen.rules import (
     AccountDecision,
     Facts,
@@ -34,7 +33,7 @@ from services.bankverbindungen.rules import (
     decide_unlinked,
     ibans_held_elsewhere,
 )
-from services.bankverbindungen.validate import problem
+from services.bankverbindungen.validate import SAME_IBAN, problem
 from services.clients.calls import count_calls
 from services.clients.errors import NotFound
 from services.db import AuditEntry, utc_now
@@ -43,7 +42,6 @@ from services.sync.actions import describe
 from services.sync.fingerprint import fingerprint
 from services.sync.locking import Busy, Held, party_lock_key, under_lock
 from services.sync.notify import deliver, to_outbox
-from services.sync.policy import RetryPolicy
 from services.sync.records import Records
 from services.sync.runner import Applied, run
 
@@ -56,52 +54,6 @@ NOT_READY = {
 }
 NO_BETNR = "party not yet in Advoware: der Beteiligte hat nach {n} Versuchen noch keine Advoware-Nummer."
 NO_PARTY = "Der Beteiligte dieser Bankverbindung existiert in EspoCRM nicht (mehr)."
-
-
-@dataclass(frozen=True)
-class BankSettings:
-    admin_user_id: str | None = "1"
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    lock_ttl_s: float = 60
-    lock_retry_initial_s: float = 2
-    lock_retry_max_s: float = 30
-    party_wait_s: float = 60
-    party_wait_max_tries: int = 10
-
-
-@dataclass
-class BankOutcome:
-    account_id: str
-    status: str  # created, linked, manual_action, bookkeeping, noop, invalid, blocked, backoff,
-    # locked, waiting_for_party, failed, permanently_failed, deleted, not_found
-    retry_in: float | None = None  # locked / backoff / waiting_for_party: run again after this
-    party_to_check: str | None = None  # waiting_for_party: enqueue this party's sync_check
-    error: str | None = None
-    calls: dict[str, int] = field(default_factory=dict)
-    decision: dict[str, Any] = field(default_factory=dict)
-    plan: AccountDecision | None = None  # the decision, when one was computed
-
-
-@dataclass
-class _Run:
-    account_id: str
-    action: str
-    trigger: str
-    trace_id: str
-    now: datetime
-    waits: int = 0
-    party_waits: int = 0
-    dry_run: bool = False
-    guard: Callable[[], Awaitable[None]] | None = None
-    decision: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-    @property
-    def manual(self) -> bool:
-        return self.trigger.startswith("cli") or self.trigger == "manual"
-
-    def out(self, status: str, **kw: Any) -> BankOutcome:
-        return BankOutcome(self.account_id, status, decision=self.decision, **kw)
 
 
 def content_fingerprint(record: Mapping[str, Any]) -> str:
@@ -134,7 +86,7 @@ class BankSyncService:
         party_waits: int = 0,
         dry_run: bool = False,
     ) -> BankOutcome:
-        run_ = _Run(account_id, action, trigger, trace_id, self.clock(), waits, party_waits, dry_run)
+        run_ = Run(account_id, action, trigger, trace_id, self.clock(), waits, party_waits, dry_run)
         if dry_run:
             with count_calls() as calls:
                 outcome = await self._route(run_)
@@ -163,7 +115,7 @@ class BankSyncService:
 
     # -- routing ------------------------------------------------------------------------------
 
-    async def _route(self, run_: _Run) -> BankOutcome:
+    async def _route(self, run_: Run) -> BankOutcome:
         try:
             record = await self.espo.get(ENTITY, run_.account_id)
         except NotFound:
@@ -177,7 +129,7 @@ class BankSyncService:
         return await self._locked(run_, str(party_id), lambda: self._sync(run_, record, str(party_id)))
 
     async def _locked(
-        self, run_: _Run, party_id: str, flow: Callable[[], Awaitable[BankOutcome]]
+        self, run_: Run, party_id: str, flow: Callable[[], Awaitable[BankOutcome]]
     ) -> BankOutcome:
         if run_.dry_run:  # writes nothing, so it needs no lock (as the party's preview)
             return await flow()
@@ -193,7 +145,7 @@ class BankSyncService:
             return run_.out("locked", retry_in=result.retry_in)
         return result
 
-    async def _sync(self, run_: _Run, record: Mapping[str, Any], party_id: str) -> BankOutcome:
+    async def _sync(self, run_: Run, record: Mapping[str, Any], party_id: str) -> BankOutcome:
         if await self._still_blocked(run_, record):
             return run_.out("blocked", error=str(record.get("syncErrorMessage") or ""))
         wait = self.settings.retry.retry_due(record, run_.now)
@@ -233,9 +185,26 @@ class BankSyncService:
         twice = problem(espo_values(record), party_id, ibans_held_elsewhere(run_.account_id, accounts, rows))
         if twice is not None:  # another account's IBAN, known from Advoware only
             return await self._invalid(run_, record, twice)
-        return await self._execute(run_, decide_unlinked(record, int(party["betnr"]), accounts, rows, facts))
+        decision = decide_unlinked(record, int(party["betnr"]), accounts, rows, facts)
+        konto = decision.row.konto_id if decision.variant == "link" and decision.row else None
+        if konto is not None and not _marked_for(run_.account_id, konto, accounts):
+            try:
+                taken = await self._linked_elsewhere(run_.account_id, konto)
+            except Exception as exc:
+                return await self._fail(run_, record, audit.safe_message(exc))
+            if taken:
+                return await self._invalid(run_, record, SAME_IBAN)
+        return await self._execute(run_, decision)
 
-    async def _party_not_ready(self, run_: _Run, record: Mapping[str, Any], party_id: str) -> BankOutcome:
+    async def _linked_elsewhere(self, account_id: str, konto_id: int) -> bool:
+        """Before linking an Advoware account found by IBAN (not by this account's marker): does
+        another EspoCRM account hold it already? EspoCRM is the truth here, as the state may have
+        lost that link (a lost answer, a crash) — one list call, on this path only."""
+        where = [{"type": "equals", "attribute": "advowareKontoId", "value": konto_id}]
+        page = await self.espo.list(ENTITY, where=where, select=["id"], max_size=10)
+        return any(str(r.get("id")) != account_id for r in page["list"])
+
+    async def _party_not_ready(self, run_: Run, record: Mapping[str, Any], party_id: str) -> BankOutcome:
         if run_.party_waits >= self.settings.party_wait_max_tries:
             return await self._fail(run_, record, NO_BETNR.format(n=run_.party_waits))
         run_.decision["waiting_for_party"] = {"party": party_id, "tries": run_.party_waits + 1}
@@ -243,7 +212,7 @@ class BankSyncService:
 
     # -- the run ------------------------------------------------------------------------------
 
-    async def _execute(self, run_: _Run, decision: AccountDecision) -> BankOutcome:
+    async def _execute(self, run_: Run, decision: AccountDecision) -> BankOutcome:
         if run_.dry_run:
             run_.decision.update(_audit_of(decision, Applied()))
             return run_.out("dry_run", plan=decision)
@@ -273,7 +242,7 @@ class BankSyncService:
             return run_.out("linked")
         return run_.out("bookkeeping" if written else "noop")
 
-    async def _still_blocked(self, run_: _Run, record: Mapping[str, Any]) -> bool:
+    async def _still_blocked(self, run_: Run, record: Mapping[str, Any]) -> bool:
         block = await self.db.get_block(ENTITY, run_.account_id)
         if block is None:
             return False
@@ -287,7 +256,7 @@ class BankSyncService:
             await self.db.clear_block(ENTITY, run_.account_id)
         return False
 
-    async def _invalid(self, run_: _Run, record: Mapping[str, Any], message: str) -> BankOutcome:
+    async def _invalid(self, run_: Run, record: Mapping[str, Any], message: str) -> BankOutcome:
         run_.decision["invalid"] = message
         if run_.dry_run:
             return run_.out("dry_run", error=f"would be invalid: {message}")
@@ -299,7 +268,7 @@ class BankSyncService:
         return run_.out("invalid", error=message)
 
     async def _fail(
-        self, run_: _Run, record: Mapping[str, Any], message: str, *, extra: Mapping[str, Any] | None = None
+        self, run_: Run, record: Mapping[str, Any], message: str, *, extra: Mapping[str, Any] | None = None
     ) -> BankOutcome:
         if run_.dry_run:
             run_.decision["failure"] = message
@@ -321,7 +290,7 @@ class BankSyncService:
 
     # -- delete -------------------------------------------------------------------------------
 
-    async def _deleted(self, run_: _Run) -> BankOutcome:
+    async def _deleted(self, run_: Run) -> BankOutcome:
         """EspoCRM answers 404: nothing is deleted in Advoware (it cannot be); a tombstone keyed
         by the Advoware account, an audit entry and one notice to delete it by hand."""
         run_.action = "delete"
@@ -355,7 +324,7 @@ class BankSyncService:
 
         return await self._locked(run_, row.party_id, tombstone)
 
-    async def _audit(self, run_: _Run, result: str, calls: Any) -> None:
+    async def _audit(self, run_: Run, result: str, calls: Any) -> None:
         entry = AuditEntry(
             entity_type=ENTITY,
             entity_id=run_.account_id,
@@ -368,6 +337,11 @@ class BankSyncService:
             error=run_.error,
         )
         await audit.record(self.db, entry)
+
+
+def _marked_for(account_id: str, konto_id: int, accounts: Any) -> bool:
+    """The Advoware account carries this EspoCRM account's marker (this service POSTed it)."""
+    return any(int(a["id"]) == konto_id and marker_of(a) == account_id for a in accounts)
 
 
 def _tombstoned(state: Any) -> Any:

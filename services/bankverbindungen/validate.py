@@ -13,6 +13,8 @@ from schwifty.exceptions import SchwiftyException
 
 from services.bankverbindungen.fields import Values
 
+SAME_IBAN = "Diese IBAN ist beim Beteiligten bereits als andere Bankverbindung eingetragen."
+
 
 def problem(values: Values, party_id: Any, other_ibans: Iterable[str | None]) -> str | None:
     """Why the account cannot be sent (German, for `syncErrorMessage`), or None."""
@@ -32,7 +34,7 @@ def problem(values: Values, party_id: Any, other_ibans: Iterable[str | None]) ->
         except SchwiftyException as exc:
             return f"BIC ungültig ({type(exc).__name__}): bitte die BIC prüfen oder leeren."
     if iban in set(other_ibans):
-        return "Diese IBAN ist beim Beteiligten bereits als andere Bankverbindung eingetragen."
+        return SAME_IBAN
     return None
 
 

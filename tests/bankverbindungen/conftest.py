@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.bankverbindungen.service import BankSettings, BankSyncService
+from services.bankverbindungen.ports import BankSettings
+from services.bankverbindungen.service import BankSyncService
 from tests.beteiligte_service.conftest import (  # noqa: F401
     ADMIN,
     Env,

@@ -203,3 +203,38 @@ async def test_a_twin_is_invalid_even_when_the_first_accounts_row_died_with_its_
     assert (await bank.handle(first, "sync_check")).status == "linked"
     assert (await bank.account(first))["advowareKontoId"] == konto.id
     assert len(await bank.notices("invalid")) == 1
+
+
+async def test_a_twin_never_takes_an_advoware_account_whose_link_answer_was_lost(bank: Bank) -> None:
+    """Found by the state machine's long profile: an account typed into Advoware by hand and two
+    EspoCRM accounts of the party with its IBAN. The first one's link write lands in EspoCRM but
+    its answer is lost (its state row is not stored). The second then finds the Advoware account
+    by IBAN — and EspoCRM, asked once, says another account holds it: `invalid`, not a second link."""
+    pid, betnr = await bank.party()
+    desktop = {
+        "iban": IBAN,
+        "bic": None,
+        "bank": "Commerzbank",
+        "kontoinhaber": "Max Mustermann",
+        "bemerkung": None,
+    }
+    state = bank.env.advo_sim.state
+    konto = state.next_id("bank_id")
+    state.parties[betnr].bankverbindungen.append(BankAccount(konto, "r1", desktop))
+    first, twin = await bank.new_account(pid, bic=None), await bank.new_account(pid, bic=None)
+    lost = {"method": "PUT", "route": "*/CBankverbindungen/*", "status": 502, "after_write": True, "count": 4}
+    await bank.env.faults("espocrm", {"rules": [lost]})
+    assert (await bank.handle(first, "create")).status == "failed"
+    await bank.env.faults("espocrm", {})
+    assert (await bank.account(first))["advowareKontoId"] == konto  # it landed
+    assert await bank.env.db.get_bank_account(first) is None  # the answer did not
+
+    outcome = await bank.handle(twin, "create")
+    assert outcome.status == "invalid" and "bereits" in (outcome.error or "")
+    # GET account, GET party, Advoware GET accounts, the one EspoCRM list, the invalid write
+    assert bank.env.data_calls() == {"espocrm_read": 3, "advoware_read": 1, "advoware_write": 0,
+                                     "espocrm_write": 1}  # fmt: skip
+    assert not (await bank.account(twin)).get("advowareKontoId")
+    bank.env.clock.advance(minutes=2)
+    assert (await bank.handle(first, "sync_check")).status == "linked"
+    assert (await bank.account(first))["syncStatus"] == "clean" and len(bank.advo_accounts(betnr)) == 1
