@@ -22,6 +22,7 @@ async def test_100_webhooks_for_100_accounts_of_10_parties(world, monkeypatch):
         rec = await world.user_create({**PERSON, "lastName": f"Muster{n}"})
         parties.append(rec["id"])
     await world.wait(lambda: all(world.record(p).get("betnr") for p in parties), timeout=60)
+    await world.drained(timeout=60)  # no party job still holds its lock when the counting starts
     # every lock object of this backend (the account step builds its service on its first job)
     cls = type(world.engine.options.resources["beteiligte_service"].deps.lock)
     acquire, release = cls.acquire, cls.release
@@ -37,7 +38,8 @@ async def test_100_webhooks_for_100_accounts_of_10_parties(world, monkeypatch):
         return token
 
     async def counting_release(self, key, token):
-        holders[key] -= 1
+        if key in holders:  # a lock taken before the counting started is not counted
+            holders[key] -= 1
         return await release(self, key, token)
 
     monkeypatch.setattr(cls, "acquire", counting_acquire)
