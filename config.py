@@ -215,6 +215,10 @@ class Settings(BaseSettings):
     sync_retry_schedule_minutes: str = Field("1,5,15,60,240", alias="SYNC_RETRY_SCHEDULE_MINUTES")
     sync_max_failures: AtLeastOne = Field(5, alias="SYNC_MAX_FAILURES")
     sync_auto_reset_hours: Positive = Field(24.0, alias="SYNC_AUTO_RESET_HOURS")
+    # A bank account whose party has no betnr yet: the party's check is enqueued and the account
+    # job runs again after this delay, at most this many times, then it is `failed` (SYNC_RULES §4).
+    bank_party_wait_seconds: Positive = Field(60.0, alias="BANK_PARTY_WAIT_SECONDS")
+    bank_party_wait_max_tries: AtLeastOne = Field(10, alias="BANK_PARTY_WAIT_MAX_TRIES")
     # /health is `degraded` while a party lock is held longer than this (a stuck sync).
     health_locked_seconds: Positive = Field(600.0, alias="HEALTH_LOCKED_SECONDS")
 

@@ -12,19 +12,16 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import typer
 
 from config import Settings, get_settings
-from engine.backends.base import Backend
-from engine.context import Locks, StateScope, new_trace_id
+from engine.context import new_trace_id
 from services import bulk_sync
 from services.beteiligte.service import LockedError
 from services.clients.errors import NotFound
-from services.clients.session import SessionHolder
-from steps.deps import StateTokenCache, open_service_db
+from steps.deps import open_service_db
 
 from . import wiring
 from .errors import USAGE, CliError
@@ -38,24 +35,10 @@ db_app = typer.Typer(help="The service database.", no_args_is_help=True)
 locks_app = typer.Typer(help="Distributed locks.", no_args_is_help=True)
 
 
-@contextlib.asynccontextmanager
-async def _service(settings: Settings) -> AsyncIterator[tuple[Any, Backend]]:
-    """The party sync service outside the engine, sharing the running service's locks and
-    token cache through the engine backend."""
+def _service(settings: Settings) -> contextlib.AbstractAsyncContextManager[Any]:
     from services.beteiligte.compose import build_service
 
-    session = SessionHolder()
-    async with wiring.connected_backend(settings, must_exist=False) as backend:
-        db = await open_service_db(settings)
-        try:
-            token_cache = StateTokenCache(StateScope(backend))
-            yield (
-                build_service(settings, session=session, token_cache=token_cache, db=db, lock=Locks(backend)),
-                backend,
-            )
-        finally:
-            await db.close()
-            await session.close()
+    return wiring.sync_service(settings, build_service)
 
 
 def _print_plan(plan: Any, show_values: bool) -> None:
@@ -89,7 +72,7 @@ def sync_beteiligte(
 async def _sync_one(
     settings: Settings, entity_id: str, dry_run: bool, direction: str, show_values: bool
 ) -> None:
-    async with _service(settings) as (service, _):
+    async with _service(settings) as service:
         outcome = await run_sync(
             service, entity_id, dry_run=dry_run, direction=direction, trigger="cli", trace_id=new_trace_id()
         )
@@ -100,7 +83,7 @@ async def _sync_one(
 
 
 async def _sync_all(settings: Settings, dry_run: bool, yes: bool, direction: str, show_values: bool) -> None:
-    async with _service(settings) as (service, _):
+    async with _service(settings) as service:
         ids = await bulk_sync.all_party_ids(service)
 
         def show(entity_id: str, outcome: Any) -> None:
@@ -156,7 +139,7 @@ def audit_beteiligte(
     """Print the audit trail of one party, newest first."""
 
     async def go() -> list[Any]:
-        async with _service(get_settings()) as (service, _):
+        async with _service(get_settings()) as service:
             return list(await service.audit(entity_id, limit=limit))
 
     entries = asyncio.run(go())
@@ -179,7 +162,7 @@ def beteiligte_unlink(entity_id: str) -> None:
     """Clear the Advoware link of a party (after deleted_in_advoware); the next sync creates it anew."""
 
     async def go() -> bool:
-        async with _service(get_settings()) as (service, _):
+        async with _service(get_settings()) as service:
             try:
                 return bool(await service.unlink(entity_id))
             except NotFound:

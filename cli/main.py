@@ -19,6 +19,7 @@ from engine.logs import configure_logging
 
 from . import (
     backup_cmds,
+    bank_cmds,
     beteiligte_cmds,
     check_cmds,
     engine_cmds,
@@ -76,6 +77,7 @@ engine_cmds.register(app)
 operator_cmds.register(app)
 sandbox_cmds.register(app)
 beteiligte_cmds.register(app)
+bank_cmds.register(app)
 webhook_cmds.register(app)
 check_cmds.register(app)
 settings_cmds.register(app)

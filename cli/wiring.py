@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
 from pathlib import Path
@@ -14,12 +14,13 @@ from typing import Any
 from config import Settings
 from engine.backends import create_backend
 from engine.backends.base import Backend
+from engine.context import Locks, StateScope
 from engine.http_limits import EdgeLimits
 from engine.project import ProjectConfig, apply_project_config, load_project_config, override_crons
 from engine.registry import Step, StepValidationError, load_steps
 from engine.runtime import Engine, EngineOptions, Role
-from services.clients.session import close_shared_session
-from steps.deps import open_service_db
+from services.clients.session import SessionHolder, close_shared_session
+from steps.deps import StateTokenCache, open_service_db
 
 from .console import console_extension
 from .errors import CliError
@@ -93,6 +94,22 @@ async def connected_backend(
         yield backend
     finally:
         await backend.close()
+
+
+@contextlib.asynccontextmanager
+async def sync_service(settings: Settings, build: Callable[..., Any]) -> AsyncIterator[Any]:
+    """A sync service (`build`: a composition root such as `services.beteiligte.compose.
+    build_service`) outside the engine, sharing the running service's locks and token cache
+    through the engine backend, so a CLI sync waits its turn like any other."""
+    session = SessionHolder()
+    async with connected_backend(settings, must_exist=False) as backend:
+        db = await open_service_db(settings)
+        try:
+            token_cache = StateTokenCache(StateScope(backend))
+            yield build(settings, session=session, token_cache=token_cache, db=db, lock=Locks(backend))
+        finally:
+            await db.close()
+            await session.close()
 
 
 def cron_overrides(settings: Settings) -> dict[str, str]:

@@ -31,7 +31,11 @@ class WebhookTarget:
 
 
 # One line per entity whose changes the service must hear about.
-WEBHOOK_TARGETS: tuple[WebhookTarget, ...] = (WebhookTarget("CBeteiligte", "beteiligte"),)
+WEBHOOK_TARGETS: tuple[WebhookTarget, ...] = (
+    WebhookTarget("CBeteiligte", "beteiligte"),
+    WebhookTarget("CAdressen", "adressen"),  # a party's addresses: each change syncs the party
+    WebhookTarget("CBankverbindungen", "bankverbindungen"),  # bank accounts: their own sync (§4)
+)
 
 
 @dataclass(frozen=True)

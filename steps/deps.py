@@ -97,18 +97,30 @@ async def database(ctx: Any) -> Any:
 async def beteiligte_service(ctx: Any) -> Any:
     """The party sync of this process, from the one composition root; `ctx.locks` serves as its
     Lock port as it is."""
-    service = ctx.resources.get("beteiligte_service")
-    if service is None:
-        from services.beteiligte.compose import build_service
+    from services.beteiligte.compose import build_service
 
-        service = build_service(
+    return await _sync_service(ctx, "beteiligte_service", build_service)
+
+
+async def bank_service(ctx: Any) -> Any:
+    """The bank account sync of this process (same lock, database and settings as the party's)."""
+    from services.bankverbindungen.compose import build_bank_service
+
+    return await _sync_service(ctx, "bank_service", build_bank_service)
+
+
+async def _sync_service(ctx: Any, name: str, build: Any) -> Any:
+    """One sync service per process, built on its first job and kept in the resources."""
+    service = ctx.resources.get(name)
+    if service is None:
+        service = build(
             settings_of(ctx),
             session=shared_session(),
             token_cache=StateTokenCache(ctx.state),
             db=await database(ctx),
             lock=ctx.locks,
         )
-        ctx.resources["beteiligte_service"] = service
+        ctx.resources[name] = service
     return service
 
 

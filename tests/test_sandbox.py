@@ -159,7 +159,15 @@ def cli_beside_the_sandbox(proc: ServiceProcess, tmp_path, party_id: str) -> Non
     assert preview.returncode == 0, preview.stderr
     assert preview.stdout.startswith(f"{party_id}: dry_run")
     hooks = json.loads(cli("espocrm", "webhooks", "list", "--json").stdout)
-    assert len(hooks) == 3 and all(h["secret_in_settings"] and h["skip_own"] for h in hooks)
+    events = {
+        h["event"] for h in hooks
+    }  # the service's one subscription table (parties, addresses, accounts)
+    assert {
+        f"{e}.{a}"
+        for e in ("CBeteiligte", "CAdressen", "CBankverbindungen")
+        for a in ("create", "update", "delete")
+    } == events
+    assert len(hooks) == 9 and all(h["secret_in_settings"] and h["skip_own"] for h in hooks)
     check = cli("check")
     assert check.returncode == 0, check.stdout + check.stderr
     # The sandbox's own service-account key makes the Google check pass too.

@@ -48,7 +48,7 @@ async def hold(
         recipient_of(record, None, deps.settings.admin_user_id),
         notice_text,
     )
-    fingerprint = content_fingerprint({**record, **(extra or {})})
+    fingerprint = content_fingerprint({**record, **(extra or {})}, run.addresses)
     await deps.records.block(record, status, message, fingerprint=fingerprint, notice=notice, extra=extra)
     log.warning("party %s: %s (%s)", run.entity_id, status, notice_kind)
     return SyncOutcome(run.entity_id, status, error=message)

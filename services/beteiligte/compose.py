@@ -47,9 +47,16 @@ def sync_settings(settings: Settings) -> SyncSettings:
 def build_service(
     settings: Settings, *, session: Any, token_cache: Any, db: Any, lock: Any
 ) -> BeteiligteSyncService:
-    espo = EspoCrmClient.from_settings(settings, session, None)
-    advo = AdvowareClient.from_settings(settings, session, token_cache)
+    espo, advo = clients(settings, session, token_cache)
     return BeteiligteSyncService(espo, advo, db, lock, sync_settings(settings))
+
+
+def clients(settings: Settings, session: Any, token_cache: Any) -> tuple[EspoCrmClient, AdvowareClient]:
+    """The EspoCRM and Advoware clients of a sync service (parties, bank accounts)."""
+    return (
+        EspoCrmClient.from_settings(settings, session, None),
+        AdvowareClient.from_settings(settings, session, token_cache),
+    )
 
 
 def build_health(

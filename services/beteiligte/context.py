@@ -5,12 +5,13 @@ the audit should say). Flows take these two arguments and nothing else."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from services.beteiligte.adressen.fields import espo_values
 from services.beteiligte.mapping import espo_to_party
 from services.beteiligte.ports import Action, Clock, Direction, SyncSettings
 from services.beteiligte.rules import ENTITY, Facts, Trigger
@@ -19,6 +20,7 @@ from services.sync.records import Records
 
 # Logs carry ids, field names, statuses and counts only (DECISIONS 17).
 log = logging.getLogger("bitbylaw.beteiligte")
+ADDRESS_LINK = "adressen"  # CBeteiligte → CAdressen (by beteiligteId)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Run:
     bulk: bool = False  # a cron pass or `--all`: initial-sync notices are summed up (DECISIONS 29)
     now: datetime = field(default_factory=lambda: datetime.min)
     guard: Callable[[], Awaitable[None]] | None = None
+    addresses: list[dict[str, Any]] | None = None  # the party's CAdressen, once read
+    bank: Any = None  # the party's bank account state (services.bankverbindungen), once read
     audit_action: str = ""
     decision: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -87,12 +91,24 @@ class Run:
         )
 
 
-def content_fingerprint(record: Mapping[str, Any]) -> str:
+async def read_addresses(deps: PartyDeps, run: Run) -> list[dict[str, Any]]:
+    """The party's linked CAdressen (one EspoCRM read), kept on the run."""
+    if run.addresses is None:
+        run.addresses = list(await deps.espo.list_linked(ENTITY, run.entity_id, ADDRESS_LINK))
+    return run.addresses
+
+
+def content_fingerprint(record: Mapping[str, Any], addresses: Sequence[Mapping[str, Any]] | None = ()) -> str:
     """What a blocked party's content is compared by (SYNC_RULES §1 "Blocked"): the mapped
-    fields, `firmenname`, `betnr` and the e-mail and phone sets."""
+    fields, `firmenname`, `betnr`, the e-mail and phone sets and the mapped fields of the linked
+    addresses."""
     keys = ("emailAddress", "phoneNumber", "type", "primary")
     sets = [
         sorted([str(i.get(k) or "") for k in keys] for i in items)
         for items in (record.get("emailAddressData") or [], record.get("phoneNumberData") or [])
     ]
-    return fingerprint(espo_to_party(record).to_json(), record.get("firmenname"), record.get("betnr"), sets)
+    linked = sorted((str(a.get("id")), sorted(espo_values(a).items())) for a in addresses or ())
+    party = espo_to_party(record).to_json()
+    return fingerprint(
+        party, record.get("firmenname"), record.get("betnr"), sets, *([linked] if linked else [])
+    )

@@ -12,15 +12,17 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from services.bankverbindungen.party_io import settle_party_plan
 from services.beteiligte import summary
+from services.beteiligte.address_io import child_failure, mark_address_failed
 from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
-from services.beteiligte.executor import PartyExecutor
+from services.beteiligte.executor import AddressMismatch, PartyExecutor
 from services.beteiligte.inflight import INFLIGHT, planned
 from services.beteiligte.mapping import Party
 from services.beteiligte.ports import Status, SyncOutcome
-from services.beteiligte.rules import ENTITY, POST, PartyDecision
+from services.beteiligte.rules import ENTITY, POST, PUT, PartyDecision
 from services.beteiligte.settle import unwrap
-from services.beteiligte.snapshot import mismatch_fields, next_snapshot, unchanged
+from services.beteiligte.snapshot import address_ids, mismatch_fields, next_snapshot, unchanged
 from services.sync.actions import Action, Call, Notify, Patch, describe
 from services.sync.audit import safe_message
 from services.sync.notify import to_outbox
@@ -35,17 +37,23 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     writes_ahead = await _write_ahead(deps, run_, decision)
 
     async def pushed(action: Any) -> None:
-        """The PUT landed: from here on an EspoCRM write without a stamp may land too."""
-        if writes_ahead and writes_ahead.get("pull") and "stamp" not in writes_ahead:
+        """The party PUT landed: from here on an EspoCRM write without a stamp may land too
+        (one-way runs; entry and address calls do not count)."""
+        landed_put = getattr(action, "key", None) == PUT
+        if landed_put and writes_ahead and writes_ahead.get("pull") and "stamp" not in writes_ahead:
             await _store_ahead(deps, run_, decision, {**writes_ahead, "done": ["push"]})
 
-    executor = PartyExecutor(deps.espo, deps.advo, deps.db)
+    executor = PartyExecutor(deps.espo, deps.advo, deps.db, betnr=decision.record.get("betnr"))
     applied = await run(decision.actions, executor, guard=run_.guard, on_applied=pushed)
+    if decision.children is not None:  # the bank account rows this run applied (their own table)
+        await settle_party_plan(deps.db, decision.children.bank, applied.advanced)
     run_.decision.update(audit_of(decision, applied))
     released, held = held_notices(decision, applied)
     notices = await _hold_for_summary(deps, run_, decision, [*applied.notices, *released])
     betnr = _betnr(decision, applied)
     snapshot = next_snapshot(decision, applied)
+    if snapshot is not None and applied.failure is not None:
+        notices += child_failure(snapshot, applied.failure.error, decision)
     if snapshot is not None and (held or HELD in (decision.old_snapshot or {})):
         snapshot[HELD] = [dataclasses.asdict(n) for n in held]
     unsure = still_in_flight(applied)
@@ -57,7 +65,14 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     if snapshot is not None and betnr is not None and changed:
         answered = bool(set(applied.answers))
         fields = mismatch_fields(snapshot) if answered else None
-        await deps.db.save_snapshot(run_.entity_id, betnr, snapshot, mismatch_fields=fields, notices=rows)
+        await deps.db.save_snapshot(
+            run_.entity_id,
+            betnr,
+            snapshot,
+            mismatch_fields=fields,
+            notices=rows,
+            addresses=address_ids(snapshot),
+        )
     elif rows:
         await deps.db.enqueue_notifications(rows)
     if applied.failure is not None:
@@ -70,7 +85,7 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     if status == "permanently_failed":  # a round-trip block: until the content changes
         answer = applied.patch_answers.get((ENTITY, run_.entity_id))
         await deps.records.remember_block(
-            decision.record, status, content_fingerprint(decision.record), answer
+            decision.record, status, content_fingerprint(decision.record, run_.addresses), answer
         )
     if applied.problems:
         run_.error = applied.problems[0]
@@ -88,7 +103,10 @@ async def _book_failure(deps: PartyDeps, run_: Run, decision: PartyDecision, app
     message = safe_message(failure.error)
     if failure.outcome_unknown:
         message += " (outcome unknown; the next run looks it up before writing again)"
+    if isinstance(failure.error, AddressMismatch):
+        message = str(failure.error)  # ids only: which address was meant, which one answered
     kept = applied.kept.get((ENTITY, run_.entity_id), {})
+    await mark_address_failed(deps.espo, failure.action, message)
     booked = await book(deps, run_, decision.record, message, extra=kept)
     await deps.records.deliver(run_.entity_id)
     status: Status = "permanently_failed" if booked.permanent else "failed"
@@ -107,7 +125,7 @@ async def book(deps: PartyDeps, run_: Run, record: Any, message: str, *, extra: 
         return Notify(key, "permanently_failed", ENTITY, run_.entity_id, recipient, text)
 
     booked = await deps.records.book_failure(
-        record, message, fingerprint=content_fingerprint(record), extra=extra, notice=notice
+        record, message, fingerprint=content_fingerprint(record, run_.addresses), extra=extra, notice=notice
     )
     status = "permanently_failed" if booked.permanent else "failed"
     log.warning("sync of party %s %s: %s", run_.entity_id, status, message)
@@ -132,8 +150,10 @@ async def _hold_for_summary(
 
 async def _write_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision) -> dict[str, Any] | None:
     """Store what this run is about to write before it writes (`inflight.py`), with the values
-    both sides already agree on: they are true whatever happens to the writes."""
-    if decision.old_snapshot is None or not decision.record.get("betnr") or not decision.writes_data:
+    both sides already agree on: they are true whatever happens to the writes. Entries and
+    addresses need none: see kommunikation/plan.py."""
+    party_writes = decision.to_advoware or decision.to_espocrm
+    if decision.old_snapshot is None or not decision.record.get("betnr") or not party_writes:
         return None
     ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target, _stamp(decision.actions))
     await _store_ahead(deps, run_, decision, ahead)
@@ -156,6 +176,8 @@ def still_in_flight(applied: Applied) -> dict[str, Any] | None:
         return None
     action = failure.action
     values = {k.removeprefix("party."): v for k, v in action.advances.items() if k.startswith("party.")}
+    if not values:
+        return None  # an entry or address write: the next run matches it by value and marker
     fields = tuple(values)
     target = Party().replace(values)
     if isinstance(action, Call):
@@ -226,6 +248,8 @@ def audit_of(decision: PartyDecision, applied: Applied | None = None) -> dict[st
     }
     if changes["advoware"] or changes["espocrm"]:
         out["changes"] = changes
+    if decision.children is not None:
+        out.update(decision.children.audit())
     if applied is not None:
         out["applied"] = list(applied.answers) + [f"patch:{e}" for e, _ in applied.written]
         if applied.problems:

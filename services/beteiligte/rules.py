@@ -17,11 +17,13 @@ it, so a conflict is notified by the run that resolves it and never by one whose
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from services.bankverbindungen.from_advoware import BankInputs
+from services.beteiligte.children import Children, plan_children
 from services.beteiligte.diff import Conflict, Merge, Policy, fit_kind, merge_initial, merge_update
 from services.beteiligte.inflight import absorb
 from services.beteiligte.mapping import (
@@ -88,14 +90,15 @@ class PartyDecision:
     advo_changed: tuple[str, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     pending: bool = False  # a one-way run leaves differences for a later two-way run
+    children: Children | None = None  # the party's Kommunikation entries and addresses
 
     @property
     def writes_advoware(self) -> bool:
-        return any(isinstance(a, Call) for a in self.actions)
+        return any(isinstance(a, Call) and a.system == "advoware" for a in self.actions)
 
     @property
     def writes_data(self) -> bool:
-        return self.writes_advoware or bool(self.to_espocrm)
+        return self.writes_advoware or bool(self.to_espocrm) or bool(self.children and self.children.writes)
 
     @property
     def is_noop(self) -> bool:
@@ -127,8 +130,12 @@ def decide_linked(
     advo_record: Mapping[str, Any],
     snapshot: Mapping[str, Any] | None,
     facts: Facts,
+    addresses: Sequence[Mapping[str, Any]] = (),
+    bank: BankInputs | None = None,
 ) -> PartyDecision:
-    """Initial sync (no snapshot) or update against the snapshot; the writes are the same."""
+    """Initial sync (no snapshot) or update against the snapshot; the writes are the same. The
+    party's entries, `addresses` (its linked CAdressen) and bank accounts from Advoware (`bank`:
+    their state) are decided in the same run."""
     kind = espo_kind(record)
     espo = espo_to_party(record)
     # DECISIONS 8: a linked party's kind is the EspoCRM record's; Advoware's vorname is read
@@ -146,26 +153,40 @@ def decide_linked(
         for c in merge.conflicts
         if (c.winner == "espocrm" and not to_advo) or (c.winner == "advoware" and not to_espo)
     }
+    recipient = recipient_of(record, snapshot, facts.admin_user_id)
+    children = plan_children(
+        record,
+        advo_record,
+        addresses,
+        snapshot,
+        direction=facts.direction,
+        now=facts.now,
+        recipient=recipient,
+        bank=bank,
+        retry=facts.retry,
+    )
     pending = facts.direction != "both" and (
         espo.replace({f: target.get(f) for f in pull}) != target
         or advo.replace({f: target.get(f) for f in push}) != target
+        or children.pending
     )
-    recipient = recipient_of(record, snapshot, facts.admin_user_id)
     actions: list[Action] = []
     if push:
         body = advoware_put_payload(advo_record, {f: target.get(f) for f in push}, kind)
         settle = settle_write(record, body, push, target, kind, snapshot, facts, recipient)
         betnr, advances = int(record["betnr"]), _advances(push, target)
         actions.append(Call("advoware", "update_party", PUT, betnr, body, advances, settle, version=row_id))
-    espo_fields = _espo_write(record, target, kind, push, pull, row_id, facts, pending=pending)
+    actions += children.advoware
+    espo_fields = _espo_write(record, target, kind, push, pull, row_id, facts, children, pending=pending)
     if espo_fields is not None:
         status_item = {} if pending else {STATUS: "clean"}
-        actions.append(
-            Patch(ENTITY, str(record["id"]), espo_fields, {**_advances(pull, target), **status_item})
-        )
+        advances = {**_advances(pull, target), **children.espo_advances, **status_item}
+        actions.append(Patch(ENTITY, str(record["id"]), espo_fields, advances))
+    actions += children.after
     applied = tuple(c for c in merge.conflicts if c.field not in deferred)
     since = (snapshot or {}).get("rowId")
     actions += [_conflict_notice(record, c, recipient, since) for c in applied]
+    actions += children.notices
     return PartyDecision(
         variant="initial" if snapshot is None else "update",
         record=record,
@@ -183,6 +204,7 @@ def decide_linked(
         advo_changed=merge.advo_changed,
         conflicts=applied,
         pending=pending,
+        children=children,
     )
 
 
@@ -211,12 +233,15 @@ def decide_link(
     *,
     how: str,
     base: Mapping[str, Any] | None = None,
+    addresses: Sequence[Mapping[str, Any]] = (),
+    bank: BankInputs | None = None,
 ) -> PartyDecision:
     """First link of an existing Advoware party: the initial sync (or, for the party our own
-    interrupted POST created, an update against `base`), the link fields kept even when a later
-    write fails, and one notice ("linked to existing Advoware party N")."""
+    interrupted POST created, an update against `base`) — its bank accounts brought over as in
+    every party sync (`bank`) — the link fields kept even when a later write fails, and one
+    notice ("linked to existing Advoware party N")."""
     linked = {**record, "betnr": betnr}
-    decision = decide_linked(linked, advo_record, base, facts)
+    decision = decide_linked(linked, advo_record, base, facts, addresses, bank)
     link = Patch(
         ENTITY, str(record["id"]), {"betnr": betnr, "advowareRowId": advo_record.get("rowId")}, keep=True
     )
@@ -259,11 +284,13 @@ def _espo_write(
     pull: tuple[str, ...],
     row_id: str | None,
     facts: Facts,
+    children: Children,
     *,
     pending: bool,
 ) -> dict[str, Any] | None:
-    """The one EspoCRM write, or None when nothing must change (a clean no-op writes nothing)."""
-    data = to_espo_fields({f: target.get(f) for f in pull}, kind)
+    """The one EspoCRM write, or None when nothing must change (a clean no-op writes nothing).
+    Entry and address writes alone do not need it (they leave the party's rowId alone)."""
+    data = {**to_espo_fields({f: target.get(f) for f in pull}, kind), **children.espo_fields}
     if not data and not push:
         due = facts.retry.bookkeeping_due(record, facts.now, webhook=facts.trigger == "webhook")
         if pending or not due:
@@ -296,21 +323,28 @@ def _conflict_notice(
 # --- create --------------------------------------------------------------------------------
 
 
-def decide_create(record: Mapping[str, Any], facts: Facts) -> PartyDecision:
-    """POST the party, then ONE EspoCRM write (betnr, rowId, clean, stamp)."""
+def decide_create(
+    record: Mapping[str, Any], facts: Facts, addresses: Sequence[Mapping[str, Any]] = ()
+) -> PartyDecision:
+    """POST the party, then its entries and addresses (the executor knows the new betNr), then
+    ONE EspoCRM write (betnr, rowId, clean, stamp), then the CAdressen bookkeeping."""
     espo, kind = espo_to_party(record), espo_kind(record)
     if facts.direction == "to_espocrm":
         return PartyDecision("skip", record, kind=kind, espo=espo)  # a create is EspoCRM → Advoware only
+    recipient = recipient_of(record, None, facts.admin_user_id)
     payload = advoware_create_payload(espo, kind)
-    settle = settle_write(
-        record, payload, FIELDS, espo, kind, None, facts, recipient_of(record, None, facts.admin_user_id)
-    )
+    settle = settle_write(record, payload, FIELDS, espo, kind, None, facts, recipient)
     post = Call("advoware", "create_party", POST, str(record["id"]), payload, _advances(FIELDS, espo), settle)
-    bookkeeping = Patch(
-        ENTITY, str(record["id"]), facts.retry.on_success(record, facts.now), {STATUS: "clean"}
+    children = plan_children(
+        record, {}, addresses, None, direction="both", now=facts.now, recipient=recipient
     )
+    fields = {**children.espo_fields, **facts.retry.on_success(record, facts.now)}
+    bookkeeping = Patch(ENTITY, str(record["id"]), fields, {**children.espo_advances, STATUS: "clean"})
+    actions = (post, *children.advoware, bookkeeping, *children.after, *children.notices)
     pushed = tuple(f for f in FIELDS if espo.get(f) is not None)
-    return PartyDecision("create", record, (post, bookkeeping), kind, espo, Party(), espo, to_advoware=pushed)
+    return PartyDecision(
+        "create", record, actions, kind, espo, Party(), espo, to_advoware=pushed, children=children
+    )
 
 
 # --- Advoware 404 --------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 `handle()` in order (SYNC_RULES §1 "Per event"): the party lock, renewed while the run lasts
 (held → `locked` with `retry_in`: the caller re-queues, the event is never dropped) → load the
 EspoCRM record (404 → the EspoCRM delete, whatever the topic; a `delete` event for a record that
-still exists is checked instead) → a blocked record whose content is unchanged ends here →
+still exists is checked instead) → its linked addresses → a blocked record whose content
+(addresses included) is unchanged ends here →
 backoff of a `failed` record whose `syncNextRetry` lies ahead → validation (a person without
 lastName is `invalid`) → no betnr: create, else update/check → one audit entry → lock released.
 
@@ -19,7 +20,8 @@ from typing import Any
 
 from services.beteiligte import summary
 from services.beteiligte.blocks import INVALID_NO_LASTNAME, hold, missing_last_name
-from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
+from services.beteiligte.context import PartyDeps, Run, content_fingerprint, read_addresses
+from services.beteiligte.execute import failed
 from services.beteiligte.flows.create import create
 from services.beteiligte.flows.delete import deleted_in_espocrm
 from services.beteiligte.flows.unlink import unlink
@@ -30,7 +32,7 @@ from services.clients.calls import count_calls
 from services.clients.errors import NotFound
 from services.db import AuditEntry, AuditRecord, Block, utc_now
 from services.sync import audit
-from services.sync.locking import LockHeld, LockLost, locked, wait_delay
+from services.sync.locking import Busy, Held, LockLost, party_lock_key, under_lock
 
 
 class BeteiligteSyncService:
@@ -48,7 +50,7 @@ class BeteiligteSyncService:
 
     @staticmethod
     def lock_key(entity_id: str) -> str:
-        return f"beteiligte:{entity_id}"
+        return party_lock_key(entity_id)
 
     async def handle(
         self,
@@ -71,15 +73,14 @@ class BeteiligteSyncService:
         return await self._locked(run, self._route, waits)
 
     async def _locked(self, run: Run, flow: Any, waits: int) -> Any:
-        s = self.settings
-        try:
-            async with locked(self.deps.lock, self.lock_key(run.entity_id), s.lock_ttl_s) as held:
-                run.guard = held.check
-                return await self._audited(run, flow)
-        except (LockHeld, LockLost) as exc:
-            delay = wait_delay(waits, s.lock_retry_initial_s, s.lock_retry_max_s)
-            log.info("party %s %s; retry in %.1fs", run.entity_id, type(exc).__name__, delay)
-            return SyncOutcome(run.entity_id, "locked", retry_in=delay)
+        async def audited(held: Held) -> Any:
+            run.guard = held.check
+            return await self._audited(run, flow)
+
+        result = await under_lock(self.deps.lock, self.lock_key(run.entity_id), self.settings, waits, audited)
+        if isinstance(result, Busy):
+            return SyncOutcome(run.entity_id, "locked", retry_in=result.retry_in)
+        return result
 
     async def _audited(self, run: Run, flow: Any) -> Any:
         with count_calls() as calls:
@@ -120,6 +121,13 @@ class BeteiligteSyncService:
         if run.action == "delete":  # EspoCRM signs only the body: a replayed delete does no harm
             run.decision["delete_ignored"] = "record exists"
             run.action = "sync_check"
+        # The party's addresses: part of its content, synced in this run. The daily re-check of a
+        # party deleted in Advoware reads them only if the party is found again.
+        if record.get("syncStatus") != "deleted_in_advoware":
+            try:
+                await read_addresses(self.deps, run)
+            except Exception as exc:
+                return await failed(self.deps, run, record, exc)
         # Block, snapshot, intent and waiting notices in one read; the lock keeps them current.
         stored = await self.db.get_party_run_state(ENTITY, run.entity_id)
         run.notices_waiting = stored.waiting_notices > 0
@@ -160,7 +168,7 @@ class BeteiligteSyncService:
         """A blocked record whose content did not change ends here (no Advoware call, no write)."""
         if block is None:
             return False
-        if block.fingerprint == content_fingerprint(record):
+        if block.fingerprint == content_fingerprint(record, run.addresses):
             run.decision["skipped"] = f"blocked ({block.reason}), content unchanged"
             if not run.dry_run and block.modified_at != record.get("modifiedAt"):
                 await self.db.touch_block(ENTITY, run.entity_id, record.get("modifiedAt"))

@@ -7,7 +7,8 @@
 - the rowId is stored only when the new snapshot describes Advoware's party completely (every
   Advoware-side change was also applied to EspoCRM); otherwise the old rowId stays and the next
   run compares Advoware field by field again;
-- an initial sync (no old snapshot) stores nothing until every field is settled.
+- an initial sync (no old snapshot) stores nothing until every field is settled;
+- the Kommunikation rows and the addresses advance per applied write (`children.py`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def next_snapshot(decision: PartyDecision, applied: Applied) -> dict[str, Any] |
         row_id = decision.row_id if answer is None else None
     complete = party == advo_after and (stored is not None or answer is None)
     kept = {k: v for k, v in (old or {}).items() if k != INFLIGHT}
+    children = decision.children
     return {
         **kept,
         "party": party.to_json(),
@@ -54,7 +56,14 @@ def next_snapshot(decision: PartyDecision, applied: Applied) -> dict[str, Any] |
         "rowId": row_id if complete else (old or {}).get("rowId"),
         "assignedUserId": decision.record.get("assignedUserId"),
         MISMATCH: items.get(MISMATCH, (old or {}).get(MISMATCH)),
+        **(children.state(applied.advanced, [n.key for n in applied.notices]) if children else {}),
     }
+
+
+def address_ids(snapshot: Mapping[str, Any]) -> list[str]:
+    """The EspoCRM ids of the party's addresses (tombstones too): the database answers "which
+    party holds address X" from them."""
+    return [str(a["espoId"]) for a in snapshot.get("addresses") or [] if a.get("espoId")]
 
 
 def unchanged(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:

@@ -169,7 +169,12 @@ class AdvowareClient(ClientBase):
             "PUT", paths.ADRESSE, payload, betnr=betnr, reihenfolge_index=reihenfolge_index
         )
 
+    async def list_bankverbindungen(self, betnr: int) -> list[JsonDict]:
+        return await self._many(paths.BANKVERBINDUNGEN, betnr=betnr)
+
     async def create_bankverbindung(self, betnr: int, payload: JsonDict) -> JsonDict:
+        """Create only (A14): no PUT or DELETE. Raises OutcomeUnknown after a timeout/5xx:
+        recover by the party's accounts (marker, then IBAN)."""
         return await self._one("POST", paths.BANKVERBINDUNGEN, payload, betnr=betnr)
 
     # -- employees and appointments ---------------------------------------------------------------

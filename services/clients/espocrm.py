@@ -144,6 +144,22 @@ class EspoCrmClient(ClientBase):
         body = _dict(await self._call(self._request("GET", route.template, route.path(), params=params)))
         return {"total": int(body.get("total", 0)), "list": list(body.get("list") or [])}
 
+    async def list_linked(
+        self, entity: str, record_id: str, link: str, max_size: int = MAX_PAGE_SIZE
+    ) -> Sequence[JsonDict]:
+        """The records linked to one record (`GET {entity}/{id}/{link}`), e.g. a party's
+        addresses, page by page until all are read."""
+        route = paths.LINKED.partial(entity=entity, link=link)
+        records: list[JsonDict] = []
+        while True:
+            params = {"offset": len(records), "maxSize": max_size}
+            req = self._request("GET", route.template, route.path(id=record_id), params=params)
+            body = _dict(await self._call(req))
+            page = list(body.get("list") or [])
+            records += page
+            if len(page) < max_size or len(records) >= int(body.get("total", 0)):
+                return records
+
     async def iter_all(
         self,
         entity: str,

@@ -7,6 +7,7 @@ from services.clients.routes import Route
 
 ENTITY_LIST = Route("{entity}")
 ENTITY = Route("{entity}/{id}")
+LINKED = Route("{entity}/{id}/{link}")  # records linked to one record, e.g. a party's addresses
 NOTIFICATION = Route("Notification")
 WEBHOOKS = Route("Webhook")
 WEBHOOK = Route("Webhook/{id}")

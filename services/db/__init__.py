@@ -15,6 +15,7 @@ from .migrations import DIALECTS, load_migrations, migration_names
 from .models import (
     AuditEntry,
     AuditRecord,
+    BankAccountState,
     Block,
     Intent,
     OutboxNotification,
@@ -29,6 +30,7 @@ __all__ = [
     "MASK",
     "AuditEntry",
     "AuditRecord",
+    "BankAccountState",
     "Block",
     "CalendarEmployee",
     "CalendarMapping",

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from .audit import AuditStore
+from .bank_accounts import BankAccountStore
 from .blocks import BlockStore
 from .calendar import CalendarStore
 from .clock import Clock, utc_now
@@ -33,6 +34,7 @@ class Database(
     NotificationStore,
     BlockStore,
     CalendarStore,
+    BankAccountStore,
 ):
     def __init__(self, driver: Driver, *, show_values: bool = False, clock: Clock = utc_now) -> None:
         self._driver = driver

@@ -58,6 +58,23 @@ class Block:
 
 
 @dataclass(frozen=True)
+class BankAccountState:
+    """What the service last synced for one EspoCRM bank account (SYNC_RULES §4). `fields`: the
+    synced values in canonical form; `wanted`: EspoCRM's values waiting to be made by hand in
+    Advoware (`manual`); `tombstone`: deleted in EspoCRM, never re-created from Advoware."""
+
+    account_id: str
+    party_id: str
+    betnr: int | None
+    konto_id: int | None
+    fields: JsonDict
+    wanted: JsonDict | None = None
+    tombstone: bool = False
+    manual: bool = False
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class OutboxNotification:
     """A notification recorded with the sync state it belongs to, sent afterwards."""
 

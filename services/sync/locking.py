@@ -10,6 +10,10 @@
   before the next write. A crashed holder frees the lock within one TTL.
 - The lock is released in a `finally`; a failed release is logged, never raised (the TTL frees it).
 
+`under_lock` is what every sync job runs (parties, their bank accounts): the flow under the
+lock, or — held by someone else, or lost while running — `Busy` with the delay after which the
+caller re-queues the job (never dropped).
+
 The owner token carries the acquisition time (`<hex>@<epoch>`), so operators and `/health` can
 tell how long a lock has been held although its expiry moves with every renewal.
 """
@@ -22,10 +26,17 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 log = logging.getLogger("bitbylaw.sync.lock")
+T = TypeVar("T")
+
+
+def party_lock_key(party_id: str) -> str:
+    """The one lock of a party: its own sync and the syncs of its bank accounts take it."""
+    return f"beteiligte:{party_id}"
 
 
 class Lock(Protocol):
@@ -107,3 +118,39 @@ async def locked(lock: Lock, key: str, ttl: float) -> AsyncIterator[Held]:
             await lock.release(key, token)
         except Exception as exc:
             log.warning("lock %s not released: %s", key, type(exc).__name__)
+
+
+class LockTiming(Protocol):
+    """The lock settings of a sync (SYNC_RULES §8: BETEILIGTE_LOCK_*)."""
+
+    @property
+    def lock_ttl_s(self) -> float: ...
+
+    @property
+    def lock_retry_initial_s(self) -> float: ...
+
+    @property
+    def lock_retry_max_s(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Busy:
+    """The lock was held or lost: run the job again after `retry_in` seconds."""
+
+    retry_in: float
+    reason: str  # "LockHeld" or "LockLost"
+
+
+async def under_lock(
+    lock: Lock, key: str, timing: LockTiming, waits: int, flow: Callable[[Held], Awaitable[T]]
+) -> T | Busy:
+    """`flow(held)` under the renewed lock `key` (it passes `held.check` on as the runner's
+    guard); `Busy` when the lock is held or was lost, with the delay for this job's `waits`-th
+    consecutive wait."""
+    try:
+        async with locked(lock, key, timing.lock_ttl_s) as held:
+            return await flow(held)
+    except (LockHeld, LockLost) as exc:
+        delay = wait_delay(waits, timing.lock_retry_initial_s, timing.lock_retry_max_s)
+        log.info("%s: %s; retry in %.1fs", key, type(exc).__name__, delay)
+        return Busy(delay, type(exc).__name__)

@@ -1,6 +1,6 @@
-"""Bank accounts of a party: create only. PUT and DELETE answer 403 (A14, open point 12).
-The IBAN is stored as sent (no normalisation), so a client's lookup by IBAN must compare the
-same spelling it wrote."""
+"""Bank accounts of a party: list and create only. PUT and DELETE answer 403 (A14, open point
+12). The IBAN is stored as sent (no normalisation), so a client's lookup by IBAN must normalise
+both sides."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ from simulators.advoware.records import BankAccount
 
 PATH = BASE + "/{betNr}/Bankverbindungen"
 FIELDS = ("iban", "bic", "bank", "kontoinhaber", "bemerkung")
+
+
+async def list_accounts(request: web.Request) -> web.Response:
+    _, party = get_party(request)
+    return web.json_response([a.to_api() for a in party.bankverbindungen])
 
 
 async def create(request: web.Request) -> web.Response:
@@ -35,6 +40,7 @@ async def forbidden(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get(PATH, list_accounts)
     app.router.add_post(PATH, create)
     app.router.add_put(PATH + "/{id}", forbidden)
     app.router.add_delete(PATH + "/{id}", forbidden)

@@ -35,6 +35,7 @@ BANK_SYNC_STATUSES = (
     "failed",
     "permanently_failed",
     "invalid",
+    "manual_action",
 )
 ADDRESS_SYNC_STATUSES = ("pending_sync", "dirty", "clean", "failed", "manual_action")
 

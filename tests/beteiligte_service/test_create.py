@@ -20,10 +20,11 @@ async def test_create_person_links_and_stays_within_budget(env: Env) -> None:
     assert party.values["name"] == "Mustermann" and party.values["vorname"] == "Max"
     assert party.values["geburtsdatum"].startswith("1980-05-17")
     assert party.rowId == rec["advowareRowId"]
-    # EspoCRM GET, Advoware search, Advoware POST, EspoCRM PUT — simulators and client log agree
-    assert used == {"advoware_read": 1, "advoware_write": 1, "espocrm_read": 1, "espocrm_write": 1}
-    assert calls.count() == 4 and outcome.calls == {
-        "espocrm_read": 1,
+    # EspoCRM GET, its addresses, Advoware search, Advoware POST, EspoCRM PUT — simulators and
+    # client log agree
+    assert used == {"advoware_read": 1, "advoware_write": 1, "espocrm_read": 2, "espocrm_write": 1}
+    assert calls.count() == 5 and outcome.calls == {
+        "espocrm_read": 2,
         "advoware_read": 1,
         "advoware_write": 1,
         "espocrm_write": 1,
@@ -39,7 +40,7 @@ async def test_create_company(env: Env) -> None:
     cid = await env.new_company()
     env.reset_counters()
     outcome = await env.handle(cid, "create")
-    assert sum(env.data_calls().values()) == 4  # the search before the POST included
+    assert sum(env.data_calls().values()) == 5  # the addresses and the search before the POST included
     assert outcome.status == "created"
     rec = await env.record(cid)
     party = env.advo_parties()[rec["betnr"]]
@@ -59,7 +60,7 @@ async def test_create_without_row_id_in_post_answer_costs_one_get(env: Env) -> N
     assert outcome.status == "created"
     rec = await env.record(pid)
     assert rec["advowareRowId"] == env.advo_parties()[rec["betnr"]].rowId
-    assert used == {"advoware_read": 2, "advoware_write": 1, "espocrm_read": 1, "espocrm_write": 1}
+    assert used == {"advoware_read": 2, "advoware_write": 1, "espocrm_read": 2, "espocrm_write": 1}
 
 
 async def test_second_run_after_create_writes_nothing(env: Env) -> None:
@@ -71,7 +72,7 @@ async def test_second_run_after_create_writes_nothing(env: Env) -> None:
     assert env.data_calls() == {
         "advoware_read": 1,
         "advoware_write": 0,
-        "espocrm_read": 1,
+        "espocrm_read": 2,
         "espocrm_write": 0,
     }
 

@@ -103,6 +103,7 @@ async def test_kommunikation_adressen_bank(client: AdvowareClient) -> None:
     assert (await client.update_adresse(betnr, index, {"ort": "Potsdam"}))["ort"] == "Potsdam"
     account = await client.create_bankverbindung(betnr, {"iban": "DE02120300000000202051"})
     assert account["iban"] == "DE02120300000000202051"
+    assert await client.list_bankverbindungen(betnr) == [account]
 
 
 async def test_termine_filter_uses_frnr(client: AdvowareClient, advoware_sim: AdvowareSim) -> None:  # noqa: F811

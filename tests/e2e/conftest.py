@@ -13,6 +13,7 @@ import pytest
 
 from engine.context import Emit, Subscriptions, enqueue_emits
 from engine.runtime import Engine
+from services.webhook_subscriptions import wanted_subscriptions
 from tests.fixtures.espocrm_sim import EspoSimHandle, start_espocrm_sim
 from tests.fixtures.service_process import free_port
 from tests.steps.conftest import advoware_settings, start_service
@@ -103,10 +104,8 @@ class World:
 @pytest.fixture
 async def world(tmp_path, advoware_sim):
     port = free_port()
-    hooks = [
-        (f"CBeteiligte.{a}", f"http://127.0.0.1:{port}/vmh/webhook/beteiligte/{a}", HOOK_SECRET)
-        for a in ("create", "update", "delete")
-    ]
+    # the service's own subscription table: CBeteiligte and CAdressen, each create/update/delete
+    hooks = [(w.event, w.url, HOOK_SECRET) for w in wanted_subscriptions(f"http://127.0.0.1:{port}")]
     async with start_espocrm_sim(subscriptions=hooks, webhook_delay_s=0.02) as espo:
         engine = await start_service(
             tmp_path,

@@ -44,8 +44,8 @@ async def test_created_party_reaches_advoware_through_the_webhook(world):
     )
     assert rec["advowareLastSync"] and not rec.get("syncErrorMessage")
     after = world.data_calls()
-    # create budget: EspoCRM GET, Advoware search, Advoware POST, EspoCRM PUT (DECISIONS 11, 24)
-    assert (after["advoware"] - before["advoware"]) + (after["espocrm"] - before["espocrm"]) <= 4
+    # create budget: EspoCRM GET, its addresses, Advoware search, Advoware POST, EspoCRM PUT
+    assert (after["advoware"] - before["advoware"]) + (after["espocrm"] - before["espocrm"]) <= 5
     # the service's own write fired no webhook (skipOwn): exactly one sync happened
     await asyncio.sleep(0.2)
     await world.drained()
@@ -66,7 +66,7 @@ async def test_espocrm_edit_reaches_advoware(world):
     await world.wait(lambda: world.record(rec["id"]).get("syncStatus") == "clean")
     await world.drained()
     after = world.data_calls()
-    assert sum(after.values()) - sum(before.values()) <= 4
+    assert sum(after.values()) - sum(before.values()) <= 5
     assert world.record(rec["id"])["advowareRowId"] == world.advo_parties()[0]["rowId"]
 
 
@@ -78,18 +78,18 @@ async def test_advoware_change_reaches_espocrm(world):
     await world.wait(lambda: world.record(rec["id"]).get("firstName") == "Erica")
     await world.drained()
     after = world.data_calls()
-    assert sum(after.values()) - sum(before.values()) <= 3
+    assert sum(after.values()) - sum(before.values()) <= 4
     assert world.record(rec["id"])["syncStatus"] == "clean"
 
 
-async def test_no_change_is_two_reads_and_no_write(world):
+async def test_no_change_is_three_reads_and_no_write(world):
     rec = await create_and_sync(world, PERSON)
     before, modified = world.data_calls(), world.record(rec["id"])["modifiedAt"]
     await world.sync_check(rec["id"])
     await world.drained()
     await asyncio.sleep(0.1)
     after = world.data_calls()
-    assert (after["advoware"] - before["advoware"], after["espocrm"] - before["espocrm"]) == (1, 1)
+    assert (after["advoware"] - before["advoware"], after["espocrm"] - before["espocrm"]) == (1, 2)
     assert world.record(rec["id"])["modifiedAt"] == modified
 
 
@@ -171,3 +171,29 @@ async def test_fifty_concurrent_webhooks_no_lost_update(world):
         world.record(rec["id"])["lastName"] == "Name49" and world.record(rec["id"])["syncStatus"] == "clean"
     )
     assert peak == 1
+
+
+async def test_address_webhooks_sync_the_party(world):
+    """CAdressen create/update/delete webhooks (an update and a delete item carry no party id:
+    the service database knows it) trigger the party's sync_check; the address follows."""
+    rec = await create_and_sync(world, PERSON)
+    betnr = rec["betnr"]
+
+    def advo_addresses() -> list[dict]:
+        return [a.values for a in world.advo.state.parties[betnr].adressen]
+
+    world.own_espo_calls += 1
+    address = await world.espo.create_as_user(
+        "CAdressen", {"beteiligteId": rec["id"], "strasse": "Ring 5", "plz": "50672", "ort": "Köln"}
+    )
+    await world.wait(lambda: [a["strasse"] for a in advo_addresses()] == ["Ring 5"])
+    await world.drained()
+    world.own_espo_calls += 1
+    await world.espo.update_as_user("CAdressen", address["id"], {"strasse": "Ring 7"})
+    await world.wait(lambda: [a["strasse"] for a in advo_addresses()] == ["Ring 7"])
+    await world.drained()
+    world.own_espo_calls += 1
+    await world.espo.delete_as_user("CAdressen", address["id"])
+    await world.wait(lambda: any("von Hand löschen" in n.get("message", "") for n in world.notifications()))
+    await world.drained()
+    assert [a["strasse"] for a in advo_addresses()] == ["Ring 7"]  # Advoware refuses deletes

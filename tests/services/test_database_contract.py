@@ -248,6 +248,54 @@ async def test_delete_snapshot(database: Database) -> None:
     assert await database.delete_snapshot("e1") is False
 
 
+async def test_party_addresses_follow_the_snapshot(database: Database) -> None:
+    """ "Which party holds address X" without scanning snapshots: written with the snapshot."""
+    await database.save_snapshot("p1", 1, PARTY_SNAPSHOT, addresses=["a1", "a2"])
+    await database.save_snapshot("p2", 2, PARTY_SNAPSHOT, addresses=["a3"])
+    assert [await database.party_of_address(a) for a in ("a1", "a2", "a3", "a9")] == ["p1", "p1", "p2", None]
+    await database.save_snapshot("p1", 1, PARTY_SNAPSHOT)  # None: the addresses stay as they were
+    assert await database.party_of_address("a2") == "p1"
+    await database.save_snapshot("p1", 1, PARTY_SNAPSHOT, addresses=["a2"])  # a1 left the party
+    await database.save_snapshot("p2", 2, PARTY_SNAPSHOT, addresses=["a3", "a1"])  # and moved to p2
+    assert [await database.party_of_address(a) for a in ("a1", "a2", "a3")] == ["p2", "p1", "p2"]
+    assert await database.delete_snapshot("p2")
+    assert [await database.party_of_address(a) for a in ("a1", "a2", "a3")] == [None, "p1", None]
+
+
+async def test_bank_accounts_rows_flags_and_notices(database: Database) -> None:
+    """SYNC_RULES §4: one row per EspoCRM account (party, betnr, Advoware id, synced fields,
+    tombstone and manual flags), written with its notices in one transaction."""
+    from services.db import BankAccountState, OutboxNotification
+
+    fields = {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX", "bank": "Bänk", "kontoinhaber": None}
+    row = BankAccountState("b1", "p1", 104860, 2**40, fields)
+    await database.save_bank_account(row)
+    await database.save_bank_account(BankAccountState("b2", "p1", None, None, {}))
+    await database.save_bank_account(BankAccountState("b3", "p2", 7, 8, {}))
+    got = await database.get_bank_account("b1")
+    assert got is not None and (got.party_id, got.betnr, got.konto_id, got.fields) == (
+        "p1",
+        104860,
+        2**40,
+        fields,
+    )
+    assert (got.tombstone, got.manual, got.wanted) == (False, False, None) and got.updated_at is not None
+    assert [r.account_id for r in await database.bank_accounts_of_party("p1")] == ["b1", "b2"]
+    assert await database.get_bank_account("nope") is None
+    notice = OutboxNotification("bank_deleted:b1:8", "CBeteiligte", "p1", "manual_action", "u1", "löschen")
+    wanted = {**fields, "iban": "DE02120300000000202051"}
+    marked = BankAccountState("b1", "p1", 104860, 2**40, fields, wanted=wanted, tombstone=True, manual=True)
+    await database.save_bank_account(marked, notices=[notice])
+    got = await database.get_bank_account("b1")
+    assert got is not None and (got.tombstone, got.manual, got.wanted) == (True, True, wanted)
+    assert [n.dedupe_key for n in await database.pending_notifications("CBeteiligte", "p1")] == [
+        "bank_deleted:b1:8"
+    ]
+    assert await database.delete_bank_account("b1") is True
+    assert await database.delete_bank_account("b1") is False
+    assert [r.account_id for r in await database.bank_accounts_of_party("p1")] == ["b2"]
+
+
 async def test_mismatch_fields_kept_replaced_and_cleared(database: Database) -> None:
     await database.save_snapshot("e1", 1, {"v": 1}, mismatch_fields=["vorname", "name", "name"])
     state = await database.get_sync_state("e1")

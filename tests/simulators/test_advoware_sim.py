@@ -427,6 +427,7 @@ async def test_A14_bank_accounts_create_only(api: aiohttp.ClientSession) -> None
     assert (await call(api, "PUT", f"{path}/999", body))[0] == 404
     (stored,) = (await get_party(api, party["betNr"]))["bankverbindungen"]
     assert stored == account
+    assert (await call(api, "GET", path)) == (200, [account])  # the party's accounts alone
     assert (await call(api, "POST", path, {"bank": "ohne IBAN"}))[0] == 400
 
 

@@ -213,6 +213,16 @@ async def test_iban_validated_on_bank_accounts(espocrm_sim: EspoSimHandle) -> No
         "POST", "CBankverbindungen", json_body={**good, "iban": "DE89370400440532013001"}
     )
     assert status == 400 and body["messageTranslation"]["label"] == "invalidIbanChecksum"
+    # SYNC_RULES §4 statuses, and the party's accounts through its link
+    assert (await espocrm_sim.update("CBankverbindungen", account["id"], {"syncStatus": "manual_action"}))[
+        "syncStatus"
+    ] == "manual_action"
+    linked = await espocrm_sim.list(f"CBeteiligte/{party['id']}/bankverbindungen")
+    assert [a["id"] for a in linked["list"]] == [account["id"]]
+    # Tests store a bad checksum the way an instance without the check would (SYNC_RULES §4).
+    espocrm_sim.state.config.validate_iban = False
+    stored = await espocrm_sim.update("CBankverbindungen", account["id"], {"iban": "DE89370400440532013001"})
+    assert stored["iban"] == "DE89370400440532013001"
 
 
 # --- hooks (E5) ------------------------------------------------------------------------------

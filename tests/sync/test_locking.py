@@ -8,7 +8,18 @@ import time
 
 import pytest
 
-from services.sync.locking import LockHeld, LockLost, held_since, locked, owner_token, wait_delay
+from services.sync.locking import (
+    Busy,
+    Held,
+    LockHeld,
+    LockLost,
+    held_since,
+    locked,
+    owner_token,
+    party_lock_key,
+    under_lock,
+    wait_delay,
+)
 
 
 class Lock:
@@ -73,3 +84,38 @@ def test_wait_delay_doubles_up_to_the_cap_with_jitter() -> None:
     assert [wait_delay(n, 2, 30, rand=lambda: 0.5) for n in range(6)] == [2, 4, 8, 16, 30, 30]
     assert wait_delay(0, 2, 30, rand=lambda: 0.0) == pytest.approx(1.6)
     assert wait_delay(0, 2, 30, rand=lambda: 1.0) == pytest.approx(2.4)
+
+
+class Timing:
+    lock_ttl_s, lock_retry_initial_s, lock_retry_max_s = 30.0, 2.0, 30.0
+
+
+async def test_under_lock_runs_the_flow_or_says_when_to_try_again() -> None:
+    """The one lock-wait of every sync job (parties and their bank accounts)."""
+    lock = Lock()
+
+    async def flow(held: Held) -> str:
+        await held.check()
+        inner = await under_lock(lock, party_lock_key("P1"), Timing(), 3, flow)
+        assert isinstance(inner, Busy) and inner.reason == "LockHeld"
+        assert 16 * 0.8 <= inner.retry_in <= 16 * 1.2  # the 4th consecutive wait
+        return "done"
+
+    assert await under_lock(lock, party_lock_key("P1"), Timing(), 0, flow) == "done"
+    assert lock.held == {}
+
+
+async def test_under_lock_turns_a_lost_lock_into_a_retry() -> None:
+    lock = Lock()
+    lock.steal = True
+
+    async def flow(held: Held) -> str:
+        await asyncio.sleep(0.12)
+        await held.check()
+        return "written"
+
+    class Short(Timing):
+        lock_ttl_s = 0.15
+
+    busy = await under_lock(lock, "k", Short(), 0, flow)
+    assert isinstance(busy, Busy) and busy.reason == "LockLost" and 1.6 <= busy.retry_in <= 2.4

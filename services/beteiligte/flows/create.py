@@ -10,7 +10,9 @@
    one "possible duplicate" notice when there were partial matches.
 4. The POST (the executor records the intent before it and the betNr right after it), then ONE
    EspoCRM write; the intent is cleared once EspoCRM holds the betnr.
-A kind mismatch at first link is a manual action (DECISIONS 25).
+A kind mismatch at first link is a manual action (DECISIONS 25). A link brings the Advoware
+party's bank accounts over in the same run (matched to the party's EspoCRM accounts by IBAN,
+else created there, `clean`), as every party sync does (SYNC_RULES §4).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from services.bankverbindungen.party_io import read_for_party, rows_of
 from services.beteiligte.blocks import hold, kind_conflict
 from services.beteiligte.context import PartyDeps, Run, log
 from services.beteiligte.execute import audit_of, execute, failed
@@ -44,7 +47,7 @@ async def create(deps: PartyDeps, run: Run, record: Mapping[str, Any], intent: I
     """`intent`: the record's create intent as stored when the run began."""
     run.audit_action = "create"
     facts = run.facts(deps.settings)
-    decision = decide_create(record, facts)
+    decision = decide_create(record, facts, run.addresses or ())
     if decision.variant == "skip":
         return SyncOutcome(run.entity_id, "dry_run" if run.dry_run else "noop", plan=decision)
     try:
@@ -135,7 +138,25 @@ async def _link(
         return await kind_conflict(deps, run, record, betnr, party)
     how = "Wiederaufnahme einer unterbrochenen Anlage" if ours else "Übernahme bei der Anlage"
     base = snapshot_of_post(record, payload)
-    decision = decide_link(record, betnr, party, run.facts(deps.settings), how=how, base=base)
+
+    async def get_again() -> Any:
+        return unwrap(await deps.advo.get_party(betnr))
+
+    try:  # the Advoware party's accounts come over in this run (SYNC_RULES §4 "From Advoware")
+        rows = await rows_of(deps.db, run.entity_id)
+        party, bank = await read_for_party(deps.espo, run.entity_id, rows, party, get_again)
+    except Exception as exc:
+        return await failed(deps, run, record, exc)
+    decision = decide_link(
+        record,
+        betnr,
+        party,
+        run.facts(deps.settings),
+        how=how,
+        base=base,
+        addresses=run.addresses or (),
+        bank=bank,
+    )
     if ours:
         decision = dataclasses.replace(
             decision, actions=tuple(a for a in decision.actions if not isinstance(a, Notify))
