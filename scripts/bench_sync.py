@@ -3,8 +3,10 @@ simulators over real HTTP.
 
   python scripts/bench_sync.py [--parties 10000] [--concurrency 4]
 
-1. First sync: N parties seeded in EspoCRM as `pending_sync`, one sync_check job each, consumed
-   with `--concurrency` concurrent jobs. Prints time, parties/s and data calls per party.
+1. First sync: N parties seeded in EspoCRM as `pending_sync` — each with its e-mail and phone
+   sets (2–5 items) and 1–2 linked `CAdressen` — one sync_check job each, consumed with
+   `--concurrency` concurrent jobs: every party, entry and address created in Advoware. Prints
+   time, parties/s and data calls per party.
 2. No-op pass: a sync_check for every (now clean, recently synced) party, as DECISIONS 11
    defines the no-op benchmark. Prints time, reads and writes (writes must be 0).
 Progress goes to stderr every few seconds.
@@ -105,11 +107,12 @@ async def main() -> None:
                         "parties": args.parties,
                         "seed": 1,
                         "status": "pending_sync",
-                        "with_addresses": False,
+                        "with_addresses": True,
                         "with_bank_accounts": False,
                     },
                 ) as r:
                     r.raise_for_status()
+                    seeded = await r.json()
                 ids = sorted(sims.espocrm.runner.app["espocrm"].tables["CBeteiligte"])  # type: ignore[union-attr]
                 settings = service_settings(sims, tmp)
                 options = EngineOptions(
@@ -125,6 +128,7 @@ async def main() -> None:
                 )
                 await engine.start()
                 try:
+                    print(f"seeded: {describe_seed(sims, seeded)}")
                     await report(session, sims, engine, ids, args)
                 finally:
                     await engine.stop()
@@ -133,6 +137,16 @@ async def main() -> None:
                         await db.close()
         finally:
             await sims.stop()
+
+
+def describe_seed(sims: Simulators, seeded: dict[str, Any]) -> str:
+    parties = sims.espocrm.runner.app["espocrm"].tables["CBeteiligte"].values()  # type: ignore[union-attr]
+    entries = sum(len(p.get("emailAddressData") or []) + len(p.get("phoneNumberData") or []) for p in parties)
+    n = max(1, seeded["parties"])
+    return (
+        f"{seeded['parties']} parties, {entries} e-mail/phone items ({entries / n:.2f} per party), "
+        f"{seeded['addresses']} addresses ({seeded['addresses'] / n:.2f} per party)"
+    )
 
 
 async def report(
