@@ -65,7 +65,10 @@ async def test_sync_one_party_then_audit_then_preview_all(env):
     # the new party's entries and address, by kind, and their totals; never a value
     assert "Kommunikation: POST new entry (kind 4)" in preview.stdout
     assert "Kommunikation: POST new entry (kind 3)" in preview.stdout
-    assert "entries and addresses: address writes to Advoware 1, entry writes to Advoware 2" in preview.stdout
+    assert (  # the address POST, its CAdressen bookkeeping write, the two entry POSTs
+        "entries and addresses: address writes to Advoware 1, address writes to EspoCRM 1, "
+        "entry writes to Advoware 2" in preview.stdout
+    )
     assert "otto@example.org" not in preview.stdout and "Ring 5" not in preview.stdout
     assert (
         len(advo.state.parties) == 1
@@ -216,15 +219,17 @@ async def test_webhooks_register_is_idempotent_updates_rotates_lists_and_deletes
     assert first.returncode == 0, first.stderr
     secrets = json.loads(first.stdout.split("ESPOCRM_WEBHOOK_SECRETS=")[1])
     hooks = hooks_of(espo)
-    assert len(hooks) == 3 and secrets == {h["id"]: h["secretKey"] for h in hooks}
-    assert {h["url"] for h in hooks} == {
-        f"http://svc.example:3000/vmh/webhook/beteiligte/{a}" for a in ("create", "update", "delete")
+    assert len(hooks) == 6 and secrets == {h["id"]: h["secretKey"] for h in hooks}
+    assert {h["url"] for h in hooks} == {  # the parties and their addresses (CAdressen)
+        f"http://svc.example:3000/vmh/webhook/{e}/{a}"
+        for e in ("beteiligte", "adressen")
+        for a in ("create", "update", "delete")
     }
     assert all(h["skipOwn"] for h in hooks)
 
     again = await cli(values, "espocrm", "webhooks", "register")
     assert again.returncode == 0 and hooks_of(espo) == hooks  # nothing added, nothing changed
-    assert again.stdout.count(": unchanged (webhook id ") == 3
+    assert again.stdout.count(": unchanged (webhook id ") == 6
     assert json.loads(again.stdout.split("ESPOCRM_WEBHOOK_SECRETS=")[1]) == secrets
 
     # What older versions left behind: the same events subscribed twice more.
@@ -241,11 +246,13 @@ async def test_webhooks_register_is_idempotent_updates_rotates_lists_and_deletes
         "register",
     )
     assert moved.returncode == 0, moved.stderr
-    assert moved.stdout.count("removed duplicate") == 2 and moved.stdout.count(": updated (webhook id ") == 3
+    assert moved.stdout.count("removed duplicate") == 2 and moved.stdout.count(": updated (webhook id ") == 6
     now = hooks_of(espo)
     assert [h["id"] for h in now] == [h["id"] for h in hooks]  # the same subscriptions, moved
     assert {h["url"] for h in now} == {
-        f"https://new.example/vmh/webhook/beteiligte/{a}" for a in ("create", "update", "delete")
+        f"https://new.example/vmh/webhook/{e}/{a}"
+        for e in ("beteiligte", "adressen")
+        for a in ("create", "update", "delete")
     }
 
     listed = json.loads(
@@ -265,16 +272,16 @@ async def test_webhooks_register_is_idempotent_updates_rotates_lists_and_deletes
     rotated = await cli(values, "espocrm", "webhooks", "register", "--rotate-secrets", "--json")
     assert rotated.returncode == 0, rotated.stderr
     body = json.loads(rotated.stdout)
-    assert [s["change"] for s in body["subscriptions"]] == ["rotated"] * 3
+    assert [s["change"] for s in body["subscriptions"]] == ["rotated"] * 6
     new_secrets = body["ESPOCRM_WEBHOOK_SECRETS"]
-    assert len(new_secrets) == 3 and not set(new_secrets) & set(secrets)
+    assert len(new_secrets) == 6 and not set(new_secrets) & set(secrets)
     assert not set(new_secrets.values()) & set(secrets.values())
 
     unknown = await cli(values, "espocrm", "webhooks", "delete", "nope")
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "error: no webhook subscription of this service with id nope"
     deleted = await cli(values, "espocrm", "webhooks", "delete", "--all")
-    assert deleted.returncode == 0 and deleted.stdout.count("deleted ") == 3 and hooks_of(espo) == []
+    assert deleted.returncode == 0 and deleted.stdout.count("deleted ") == 6 and hooks_of(espo) == []
 
 
 async def test_health_reports_permanently_failed_parties(env):
