@@ -40,10 +40,10 @@ from services.beteiligte.ports import SyncSettings
 from services.beteiligte.service import BeteiligteSyncService
 from services.db import open_database
 from services.sync.policy import RetryPolicy
-from tests.beteiligte.fakes import Crash, FakeAdvoware, FakeEspo, Faults
+from tests.beteiligte.fakes import Crash
+from tests.beteiligte.world import START, ServiceWorld
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EMAILS = ["a@x.de", "b@x.de", "c@x.de", "C@X.de", "d@x.de"]
 BAD = "kein-at"  # an Advoware e-mail EspoCRM would refuse
 PHONES = ["+49 1", "+49 2", "+49 3", "+49 4", "+49 5"]
@@ -66,28 +66,16 @@ def norm(set_name: str, value: str) -> str:
     return normalise(set_name, value)  # type: ignore[arg-type]
 
 
-class KommunikationMachine(RuleBasedStateMachine):
+class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.dir = tempfile.mkdtemp(prefix="komm-machine-")
-        self.db = self.loop.run_until_complete(open_database(f"sqlite:///{self.dir}/s.db").connect())
-        self.loop.run_until_complete(self.db.migrate())
-        self.clock, self.faults, self.step_no = FakeClock(START), Faults(), 0
-        self.espo = FakeEspo(self.faults, lambda: self.step_no)
-        self.advo = FakeAdvoware(self.faults)
-        self.lock = MemoryLock(self.clock)
-        settings_ = SyncSettings(admin_user_id="admin", retry=RetryPolicy(max_failures=10_000), lock_ttl_s=60)
-        self.service = BeteiligteSyncService(self.espo, self.advo, self.db, self.lock, settings_, self.clock)
+        self.open_world("komm-machine-")
         # (set, normalised value) → user edits since both sides last agreed: (step, side, present)
         self.edits: dict[tuple[str, str], list[tuple[int, str, bool]]] = defaultdict(list)
         self.unknown_runs: list[int] = []  # steps of runs whose write may have landed unseen
         self.pid, self.betnr = "", 0
         self.second_entries: dict[tuple[str, str], set[int]] = defaultdict(set)  # see _desktop
         self.espo_deleted: set[str] = set()  # EspoCRM addresses a user deleted (tombstones)
-
-    def _run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
 
     def _tick(self) -> None:
         self.step_no += 1
@@ -244,7 +232,9 @@ class KommunikationMachine(RuleBasedStateMachine):
             )
         online = data.draw(st.booleans())
         set_name = "email" if kind in (4, 8) else "phone"
-        self._desktop(lambda: self.advo.desktop_entry(self.betnr, value, kind, online), (set_name, value, None))
+        self._desktop(
+            lambda: self.advo.desktop_entry(self.betnr, value, kind, online), (set_name, value, None)
+        )
 
     def _pick_entry(self, data: st.DataObject, live: bool = True) -> dict[str, Any] | None:
         pool = [e for e in self.entries() if bool(e["tlf"].strip()) == live]
@@ -259,7 +249,8 @@ class KommunikationMachine(RuleBasedStateMachine):
             value = data.draw(st.sampled_from(EMAILS if set_name == "email" else PHONES))
             change = {"tlf": value}
             self._desktop(
-                lambda: self.advo.desktop_entry_edit(self.betnr, entry["id"], change), (set_name, value, entry["id"])
+                lambda: self.advo.desktop_entry_edit(self.betnr, entry["id"], change),
+                (set_name, value, entry["id"]),
             )
 
     @rule(data=st.data())
@@ -284,7 +275,8 @@ class KommunikationMachine(RuleBasedStateMachine):
             value = data.draw(st.sampled_from(EMAILS if set_name == "email" else PHONES))
             change = {"tlf": value}
             self._desktop(
-                lambda: self.advo.desktop_entry_edit(self.betnr, slot["id"], change), (set_name, value, slot["id"])
+                lambda: self.advo.desktop_entry_edit(self.betnr, slot["id"], change),
+                (set_name, value, slot["id"]),
             )
 
     @rule(data=st.data())
@@ -442,10 +434,11 @@ class KommunikationMachine(RuleBasedStateMachine):
     def _check_value(self, key: tuple[str, str], present: bool) -> None:
         history = self.edits.get(key) or []
         mine = [e for e in history if e[1] == "espo"]
-        theirs = [e for e in history if e[1].startswith("advo")]
-        if not history:
+        second = self._second_entry_holds(key)  # a second entry gone again: its add is void
+        theirs = [e for e in history if e[1] == "advo" or (e[1] == "advo+" and second)]
+        if not mine and not theirs:
             return
-        if present and mine and not mine[-1][2] and self._second_entry_holds(key):
+        if present and mine and not mine[-1][2] and second:
             return  # EspoCRM removed the synced entry; a second one stays and flows back
         if not theirs:
             assert present == mine[-1][2], f"{key}: the EspoCRM edit {mine[-1]} is lost"
@@ -482,9 +475,7 @@ class KommunikationMachine(RuleBasedStateMachine):
             if self.pid:
                 self._converge_and_check()
         finally:
-            self._run(self.db.close())
-            self.loop.close()
-            shutil.rmtree(self.dir, ignore_errors=True)
+            self.close_world()
 
     def _converge_and_check(self) -> None:
         self.faults.armed.clear()
