@@ -27,7 +27,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -37,7 +36,7 @@ from services.beteiligte.service import BeteiligteSyncService
 from services.db import open_database
 from services.sync.policy import RetryPolicy
 from tests.beteiligte.fakes import Crash
-from tests.beteiligte.world import START, ServiceWorld
+from tests.beteiligte.world import START, ServiceWorld, profile_settings
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock
 
 MISSING = object()
@@ -400,14 +399,6 @@ class PartySyncMachine(RuleBasedStateMachine, ServiceWorld):
             )
 
 
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-STEPS = {"ci": (150, 40), "long": (1000, 100)}.get(PROFILE, (150, 40))
 STEP_LOG = os.environ.get("PARTY_MACHINE_STEP_LOG")
-PartySyncMachine.TestCase.settings = settings(
-    max_examples=STEPS[0],
-    stateful_step_count=STEPS[1],
-    deadline=None,
-    derandomize=PROFILE != "long",
-    report_multiple_bugs=False,
-)
+PartySyncMachine.TestCase.settings = profile_settings(ci=(150, 40), long=(1000, 100))
 TestPartySyncMachine = PartySyncMachine.TestCase

@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -41,7 +40,7 @@ from services.beteiligte.service import BeteiligteSyncService
 from services.db import open_database
 from services.sync.policy import RetryPolicy
 from tests.beteiligte.fakes import Crash
-from tests.beteiligte.world import START, ServiceWorld
+from tests.beteiligte.world import START, ServiceWorld, profile_settings
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock
 
 EMAILS = ["a@x.de", "b@x.de", "c@x.de", "C@X.de", "d@x.de"]
@@ -549,14 +548,6 @@ def _undone(edits: list[tuple[int, str, bool]]) -> bool:
     return edits[0][1] != "advo+" and edits[-1][2] != edits[0][2]
 
 
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-STEPS = {"ci": (60, 40), "long": (400, 60)}.get(PROFILE, (60, 40))
 STEP_LOG = os.environ.get("KOMM_MACHINE_STEP_LOG")
-KommunikationMachine.TestCase.settings = settings(
-    max_examples=STEPS[0],
-    stateful_step_count=STEPS[1],
-    deadline=None,
-    derandomize=PROFILE != "long",
-    report_multiple_bugs=False,
-)
+KommunikationMachine.TestCase.settings = profile_settings(ci=(60, 40), long=(400, 60))
 TestKommunikationMachine = KommunikationMachine.TestCase
