@@ -56,8 +56,8 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     unsure = still_in_flight(applied)
     if snapshot is not None and writes_ahead and unsure:
         snapshot[INFLIGHT] = unsure  # the failed write may have landed: tell the next run
-    if snapshot is not None and (put := _entry_put_in_doubt(applied)):
-        snapshot[KOMM_IN_FLIGHT] = put
+    if snapshot is not None and (doubt := _entry_write_in_doubt(decision, applied)):
+        snapshot[KOMM_IN_FLIGHT] = doubt
     rows = to_outbox(notices, deps.settings.admin_user_id, {"betnr": betnr} if betnr else None)
     changed = entries_ahead or not unchanged(snapshot or {}, decision.old_snapshot)
     if snapshot is not None and betnr is not None and changed:
@@ -164,15 +164,20 @@ def _entries_ahead(decision: PartyDecision) -> dict[str, Any]:
     children = decision.children
     if decision.old_snapshot is None or not decision.record.get("betnr") or children is None:
         return {}
-    return in_flight(children.komm.calls)
+    return in_flight(children.komm.calls, children.komm.espo_advances)
 
 
-def _entry_put_in_doubt(applied: Applied) -> dict[str, Any] | None:
-    """The failed entry PUT, when it may have landed (no answer, or a 5xx): the next run looks."""
+def _entry_write_in_doubt(decision: PartyDecision, applied: Applied) -> dict[str, Any] | None:
+    """The failed entry PUT or party EspoCRM write, when it may have landed (no answer, or a
+    5xx): the next run looks whether it did."""
     failure = applied.failure
-    if failure is None or not failure.maybe_applied or not isinstance(failure.action, Call):
+    if failure is None or not failure.maybe_applied or decision.children is None:
         return None
-    return in_flight([failure.action]) or None
+    if isinstance(failure.action, Call):
+        return in_flight([failure.action], {}) or None
+    if failure.action.ref == (ENTITY, str(decision.record["id"])):
+        return in_flight([], decision.children.komm.espo_advances) or None
+    return None
 
 
 async def _store_ahead(

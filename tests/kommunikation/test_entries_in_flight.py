@@ -89,3 +89,25 @@ def test_a_desktop_edit_after_a_put_that_never_landed_is_still_an_edit(world: Wo
     assert world.sync().status == "synced"
     assert world.emails() == ["b@x.de"] and world.advo_emails() == ["b@x.de"]  # EspoCRM wins
     assert len([n for n in world.espo.notices if n.get("kind") == "conflict"]) == 1
+
+
+@pytest.mark.parametrize("how", ["after", "crash"])
+def test_a_landed_espocrm_write_is_learned_so_a_later_advoware_delete_is_kept(world: World, how: str) -> None:
+    # a desktop user adds a phone; the party's EspoCRM write carrying it lands, its answer is
+    # lost (or the process dies); then the desktop user deletes the entry again
+    entry = world.advo.desktop_entry(world.betnr, "+49 7", 1)
+    world.faults.armed["espo"] = how
+    try:
+        world.sync()
+    except Crash:
+        pass
+    assert [i["phoneNumber"] for i in world.espo.records[world.pid]["phoneNumberData"]] == ["+49 7"]
+    assert IN_FLIGHT in world.snapshot()
+    party = world.advo.parties[world.betnr]
+    party["kommunikation"] = [e for e in party["kommunikation"] if e["id"] != entry]
+    assert world.sync().status == "synced"
+    # the delete reached EspoCRM; the entry was not POSTed again
+    assert world.espo.records[world.pid]["phoneNumberData"] == []
+    assert [e["tlf"] for e in party["kommunikation"]] == ["a@x.de"]
+    writes = world.espo.writes + world.advo.writes
+    assert world.sync().status in ("noop", "bookkeeping") and world.espo.writes + world.advo.writes == writes

@@ -337,7 +337,7 @@ def plan_kommunikation(
     who: Who,
 ) -> KommPlan:
     raw = advo_record.get("kommunikation") or []
-    rows = landed(rows_of(snapshot), raw, (snapshot or {}).get(IN_FLIGHT))
+    rows = landed(rows_of(snapshot), raw, record, (snapshot or {}).get(IN_FLIGHT))
     entries = read_entries(raw, rows)
     known = {r.id for r in rows}
     free: dict[int, list[Entry]] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.beteiligte.kommunikation.read import Row
+from services.beteiligte.kommunikation.read import Row, read_items
 
 PREFIX = "komm."
 
@@ -28,34 +28,66 @@ def next_rows(
     return [rows[k] for k in sorted(rows)]
 
 
-# -- entry PUTs in flight ---------------------------------------------------------------------
-# A run stores the entry PUTs it is about to make before it makes them; a run that stopped after
-# one landed (a crash, or a PUT whose answer was lost) leaves them in the snapshot. The next run
-# learns each one whose value Advoware's entry now holds: the service's own write is never taken
-# for a desktop user's edit (which would undo a later EspoCRM edit). POSTs need none: a lost one
-# is found by its marker.
+# -- entry writes in flight --------------------------------------------------------------------
+# A run stores, before it writes, the rows its entry PUTs and its EspoCRM set write will make
+# true; a run that stopped after one of them landed (a crash, or a write whose answer was lost)
+# leaves them in the snapshot. The next run learns each write the world shows landed — Advoware's
+# entry holds the value PUT, EspoCRM's set holds the item written — so the service's own write
+# is never taken for a user's edit (which would undo a later EspoCRM edit, or re-create an entry
+# a desktop user deleted). A row both writes name needs both to have landed. POSTs need none: a
+# lost one is found by its marker.
 IN_FLIGHT = "kommInFlight"
 PUT_OP = "update_entry"
 
 
-def in_flight(calls: Sequence[Any]) -> dict[str, Any]:
-    """Entry id → the value a PUT writes and the state rows it makes true."""
-    return {
+def in_flight(calls: Sequence[Any], espo_advances: Mapping[str, Any]) -> dict[str, Any]:
+    """{"advoware": entry id → the value PUT and the rows it makes true, "espocrm": the rows
+    the party's EspoCRM write makes true}; empty parts left out."""
+    puts = {
         str(c.target): {"tlf": str((c.body or {}).get("tlf") or ""), "advances": dict(c.advances)}
         for c in calls
         if c.op == PUT_OP
     }
+    espo = {k: v for k, v in espo_advances.items() if k[len(PREFIX) :].isdigit()}
+    return {k: v for k, v in (("advoware", puts), ("espocrm", espo)) if v}
 
 
-def landed(rows: Sequence[Row], raw_entries: Sequence[Mapping[str, Any]], flight: Any) -> list[Row]:
-    """`rows` with the PUTs in flight that Advoware shows landed (the entry holds the value
-    written) applied; the others are left as stored (they never landed, or a user changed the
-    entry since: an edit like any other)."""
+def landed(
+    rows: Sequence[Row], raw_entries: Sequence[Mapping[str, Any]], record: Mapping[str, Any], flight: Any
+) -> list[Row]:
+    """`rows` with the writes in flight that landed applied; the others are left as stored (they
+    never landed, or a user changed the entry since: an edit like any other)."""
     if not flight:
         return list(rows)
     holds = {int(e["id"]): str(e.get("tlf") or "").strip() for e in raw_entries}
-    advanced: dict[str, Any] = {}
-    for entry_id, put in flight.items():
-        if holds.get(int(entry_id)) == put["tlf"].strip():
-            advanced.update(put["advances"])
+    confirmed: dict[str, Any] = {}
+    refuted: set[str] = set()
+    for entry_id, put in (flight.get("advoware") or {}).items():
+        ok = holds.get(int(entry_id)) == put["tlf"].strip()
+        for key, row in put["advances"].items():
+            if ok:
+                confirmed[key] = row
+            else:
+                refuted.add(key)
+    old = {r.id: r for r in rows}
+    for key, row in (flight.get("espocrm") or {}).items():
+        if _in_espocrm(record, row, old.get(int(key[len(PREFIX) :]))):
+            confirmed[key] = row
+        else:
+            refuted.add(key)
+    advanced = {k: v for k, v in confirmed.items() if k not in refuted}
     return [Row.from_json(r) for r in next_rows(rows, {}, advanced)]
+
+
+def _in_espocrm(record: Mapping[str, Any], row: Any, before: Row | None) -> bool:
+    """EspoCRM shows the write landed: the item as the row says (value, primary, type), or for a
+    removal the old value gone."""
+    if row is None:
+        return before is not None and all(
+            i.norm() != before.norm() for i in read_items(record, before.set_name)
+        )
+    r = Row.from_json(row)
+    return any(
+        i.norm() == r.norm() and i.primary == r.primary and (r.set_name == "email" or i.type == r.type)
+        for i in read_items(record, r.set_name)
+    )
