@@ -111,3 +111,19 @@ def test_a_landed_espocrm_write_is_learned_so_a_later_advoware_delete_is_kept(wo
     assert [e["tlf"] for e in party["kommunikation"]] == ["a@x.de"]
     writes = world.espo.writes + world.advo.writes
     assert world.sync().status in ("noop", "bookkeeping") and world.espo.writes + world.advo.writes == writes
+
+
+def test_a_lost_post_answer_then_the_item_changed_in_espocrm_changes_that_entry(world: World) -> None:
+    world.espo.user_update(
+        world.pid, {"phoneNumberData": [{"phoneNumber": "+49 2", "type": "Office", "primary": True}]}
+    )
+    world.faults.armed["KPOST"] = "after"  # the entry is created, the answer lost
+    assert world.sync().status == "failed"
+    # before the next run the user changes the new phone in EspoCRM
+    world.espo.user_update(
+        world.pid, {"phoneNumberData": [{"phoneNumber": "+49 3", "type": "Office", "primary": True}]}
+    )
+    assert world.sync().status == "synced"
+    phones = [e["tlf"] for e in world.advo.parties[world.betnr]["kommunikation"] if e["kommKz"] == 1]
+    assert phones == ["+49 3"]  # the POSTed entry changed, not a second one; +49 2 not back in EspoCRM
+    assert [i["phoneNumber"] for i in world.espo.records[world.pid]["phoneNumberData"]] == ["+49 3"]

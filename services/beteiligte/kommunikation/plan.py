@@ -34,7 +34,7 @@ from services.beteiligte.kommunikation.read import (
     read_items,
     rows_of,
 )
-from services.beteiligte.kommunikation.state import IN_FLIGHT, PUT_OP, landed
+from services.beteiligte.kommunikation.state import IN_FLIGHT, POST_OP, PUT_OP, landed
 from services.beteiligte.kommunikation.variants import (
     Decision,
     Direction,
@@ -49,7 +49,7 @@ from services.beteiligte.kommunikation.variants import (
 )
 from services.sync.actions import Call, Notify, Settle, Settlement
 
-PUT, POST = PUT_OP, "create_entry"
+PUT, POST = PUT_OP, POST_OP
 
 
 def item_key(entry_id: int | str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.beteiligte.kommunikation.kinds import type_for_kind
+from services.beteiligte.kommunikation.marker import parse
 from services.beteiligte.kommunikation.read import Row, read_items
 
 PREFIX = "komm."
@@ -37,7 +39,7 @@ def next_rows(
 # a desktop user deleted). A row both writes name needs both to have landed. POSTs need none: a
 # lost one is found by its marker.
 IN_FLIGHT = "kommInFlight"
-PUT_OP = "update_entry"
+PUT_OP, POST_OP = "update_entry", "create_entry"
 
 
 def in_flight(calls: Sequence[Any], espo_advances: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,8 +50,13 @@ def in_flight(calls: Sequence[Any], espo_advances: Mapping[str, Any]) -> dict[st
         for c in calls
         if c.op == PUT_OP
     }
+    posts = [
+        {"tlf": str(c.body["tlf"]), "kind": int(c.body["kommKz"]), "primary": bool(c.body.get("online"))}
+        for c in calls
+        if c.op == POST_OP
+    ]
     espo = {k: v for k, v in espo_advances.items() if k[len(PREFIX) :].isdigit()}
-    return {k: v for k, v in (("advoware", puts), ("espocrm", espo)) if v}
+    return {k: v for k, v in (("advoware", puts), ("posts", posts), ("espocrm", espo)) if v}
 
 
 def landed(
@@ -76,7 +83,30 @@ def landed(
         else:
             refuted.add(key)
     advanced = {k: v for k, v in confirmed.items() if k not in refuted}
+    advanced.update(_posted(rows, raw_entries, flight.get("posts") or []))
     return [Row.from_json(r) for r in next_rows(rows, {}, advanced)]
+
+
+def _posted(
+    rows: Sequence[Row], raw_entries: Sequence[Mapping[str, Any]], posts: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """POSTs in flight that landed: an entry the state does not know, holding the value POSTed
+    and its marker untouched (the lowest id of such twins) is that POST's entry — even when the
+    EspoCRM item it was for has changed since (then that change is a change of this entry)."""
+    known = {r.id for r in rows}
+    found: dict[str, Any] = {}
+    for post in posts:
+        for e in sorted(raw_entries, key=lambda e: int(e["id"])):
+            note, tlf = parse(e.get("bemerkung")), str(e.get("tlf") or "").strip()
+            key = f"{PREFIX}{int(e['id'])}"
+            if int(e["id"]) in known or key in found or tlf != post["tlf"].strip():
+                continue
+            if note.kind == post["kind"] and note.value == post["tlf"]:
+                kind, primary = int(post["kind"]), bool(post["primary"])
+                row = Row(int(e["id"]), kind, post["tlf"], type_for_kind(kind), primary, e.get("rowId"))
+                found[key] = row.to_json()
+                break
+    return found
 
 
 def _in_espocrm(record: Mapping[str, Any], row: Any, before: Row | None) -> bool:
