@@ -127,3 +127,16 @@ def test_a_lost_post_answer_then_the_item_changed_in_espocrm_changes_that_entry(
     phones = [e["tlf"] for e in world.advo.parties[world.betnr]["kommunikation"] if e["kommKz"] == 1]
     assert phones == ["+49 3"]  # the POSTed entry changed, not a second one; +49 2 not back in EspoCRM
     assert [i["phoneNumber"] for i in world.espo.records[world.pid]["phoneNumberData"]] == ["+49 3"]
+
+
+def test_a_lost_post_answer_then_the_entry_emptied_in_advoware_removes_the_item(world: World) -> None:
+    world.espo.user_update(
+        world.pid, {"phoneNumberData": [{"phoneNumber": "+49 2", "type": "Office", "primary": True}]}
+    )
+    world.faults.armed["KPOST"] = "after"
+    assert world.sync().status == "failed"
+    posted = next(e for e in world.advo.parties[world.betnr]["kommunikation"] if e["tlf"] == "+49 2")
+    world.advo.desktop_entry_edit(world.betnr, posted["id"], {"tlf": ""})  # a desktop user empties it
+    assert world.sync().status == "synced"
+    assert world.espo.records[world.pid]["phoneNumberData"] == []  # the delete reached EspoCRM
+    assert [e["tlf"] for e in world.advo.parties[world.betnr]["kommunikation"] if e["kommKz"] == 1] == [""]

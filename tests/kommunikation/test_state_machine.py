@@ -425,7 +425,11 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
     def _checkpoint(self, only: set[tuple[str, str]] | None = None) -> None:
         """A sync ran through: where both sides now agree on a value, the right edit must have
         won; from here on only later edits count."""
+        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
+        seen = {(set_of(int(r["kind"])), norm(str(set_of(int(r["kind"]))), r["value"])) for r in rows}
         for key, (espo, advo) in self._presence().items():
+            if espo != (key in seen):
+                continue  # both sides agree by chance: the service has not seen it (its state says otherwise)
             if espo == advo and (only is None or key in only):
                 self._check_value(key, espo)
                 self.edits[key] = []

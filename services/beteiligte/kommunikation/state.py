@@ -90,22 +90,35 @@ def landed(
 def _posted(
     rows: Sequence[Row], raw_entries: Sequence[Mapping[str, Any]], posts: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """POSTs in flight that landed: an entry the state does not know, holding the value POSTed
-    and its marker untouched (the lowest id of such twins) is that POST's entry — even when the
-    EspoCRM item it was for has changed since (then that change is a change of this entry)."""
+    """POSTs in flight that landed: an entry the state does not know whose marker is the POST's
+    (value and kind) is that POST's entry — holding the value (the lowest id of such twins), or
+    emptied by a desktop user since (then it is deleted in Advoware) — even when the EspoCRM
+    item it was for changed meanwhile (then that is a change of this entry)."""
     known = {r.id for r in rows}
     found: dict[str, Any] = {}
     for post in posts:
-        for e in sorted(raw_entries, key=lambda e: int(e["id"])):
-            note, tlf = parse(e.get("bemerkung")), str(e.get("tlf") or "").strip()
-            key = f"{PREFIX}{int(e['id'])}"
-            if int(e["id"]) in known or key in found or tlf != post["tlf"].strip():
-                continue
-            if note.kind == post["kind"] and note.value == post["tlf"]:
-                kind, primary = int(post["kind"]), bool(post["primary"])
-                row = Row(int(e["id"]), kind, post["tlf"], type_for_kind(kind), primary, e.get("rowId"))
-                found[key] = row.to_json()
-                break
+        kind, tlf = int(post["kind"]), str(post["tlf"]).strip()
+        ours = [
+            e
+            for e in raw_entries
+            if int(e["id"]) not in known
+            and f"{PREFIX}{int(e['id'])}" not in found
+            and (note := parse(e.get("bemerkung"))).kind == kind
+            and note.value is not None
+            and note.value.strip() == tlf
+            and str(e.get("tlf") or "").strip() in (tlf, "")
+        ]
+        if ours:  # the one still holding the value first, then the lowest id
+            e = min(ours, key=lambda e: (str(e.get("tlf") or "").strip() != tlf, int(e["id"])))
+            row = Row(
+                int(e["id"]),
+                kind,
+                str(post["tlf"]),
+                type_for_kind(kind),
+                bool(post["primary"]),
+                e.get("rowId"),
+            )
+            found[f"{PREFIX}{int(e['id'])}"] = row.to_json()
     return found
 
 
