@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 import typer
@@ -95,16 +96,24 @@ async def _sync_all(settings: Settings, dry_run: bool, yes: bool, direction: str
                 )
                 _print_plan(outcome.plan, show_values)
 
+        children: Counter[str] = Counter()  # entry and address writes the preview would make
         with typer.progressbar(length=len(ids), label="preview", file=sys.stderr) as bar:
 
             def previewed(entity_id: str, outcome: Any) -> None:
                 show(entity_id, outcome)
+                plan = getattr(outcome, "plan", None)
+                if plan is not None and plan.children is not None:
+                    children.update(plan.children.totals())
                 bar.update(1)
 
             totals = await bulk_sync.sync_many(
                 service, ids, trace_id=new_trace_id, dry_run=True, direction=direction, on_outcome=previewed
             )
         typer.echo("totals: " + (", ".join(f"{k} {v}" for k, v in sorted(totals.items())) or "no parties"))
+        typer.echo(
+            "entries and addresses: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(children.items())) or "no writes")
+        )
         if dry_run or not ids:
             return
         if not yes:

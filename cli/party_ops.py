@@ -23,6 +23,8 @@ def plan_lines(plan: Any, show_values: bool) -> list[str]:
     for c in plan.conflicts:
         detail = f" (EspoCRM {c.espo_value!r} / Advoware {c.advo_value!r})" if show_values else ""
         lines.append(f"  conflict: {c.field} → {c.winner} wins{detail}")
+    for line in plan.children.lines() if plan.children is not None else ():
+        lines.append(f"  {line}")  # entry and address writes: kinds and ids, never values
     for a in plan.actions:
         if getattr(a, "kind", None) and getattr(a, "recipient", None):
             lines.append(f"  notify {a.recipient}: {a.kind}")

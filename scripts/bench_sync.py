@@ -7,8 +7,9 @@ The simulators run in their own process, so this process's CPU time is the servi
 (engine, embedded backend, sync service, HTTP clients). `--latency-ms` makes every simulator
 call wait that long before it is served (the simulators' `/_admin/faults` latency).
 
-1. First sync: N parties seeded in EspoCRM as `pending_sync`, one sync_check job each, consumed
-   with `--concurrency` concurrent jobs.
+1. First sync: N parties seeded in EspoCRM as `pending_sync`, each with its e-mail and phone
+   sets and 1–2 linked `CAdressen`, one sync_check job each, consumed with `--concurrency`
+   concurrent jobs: every party, entry and address created in Advoware.
 2. No-op pass: a sync_check for every (now clean, recently synced) party, as DECISIONS 11
    defines the no-op benchmark (writes must be 0).
 3. Baseline, same run: the no-op pass's two reads per party (EspoCRM GET, Advoware GET) as bare
@@ -185,12 +186,12 @@ class Sims:
 
 
 async def seed(sims: Sims, parties: int) -> list[str]:
-    """N parties in EspoCRM waiting for their first sync; their ids."""
+    """N parties in EspoCRM waiting for their first sync (with entries and addresses); their ids."""
     body = {
         "parties": parties,
         "seed": 1,
         "status": "pending_sync",
-        "with_addresses": False,
+        "with_addresses": True,
         "with_bank_accounts": False,
     }
     answer = await sims.post(sims.espocrm, "seed", body)

@@ -22,7 +22,7 @@ from services.beteiligte.adressen.state import next_rows as next_address_rows
 from services.beteiligte.kommunikation.notices import Who
 from services.beteiligte.kommunikation.plan import KommPlan, plan_kommunikation
 from services.beteiligte.kommunikation.state import next_rows as next_komm_rows
-from services.sync.actions import Action, Call, Notify
+from services.sync.actions import Action, Call, Notify, Patch
 from services.sync.policy import RetryPolicy
 
 Direction = Literal["both", "to_advoware", "to_espocrm"]
@@ -87,17 +87,34 @@ class Children:
         return {k: v for k, v in out.items() if v}
 
     def audit(self) -> dict[str, Any]:
-        """Entry variants and address cases (ids and kinds; values only under `changes`)."""
+        """Entry variants and address cases (ids and kinds), and what each write sends under
+        `changes` — values the audit masks unless the operator asked to see them."""
         out: dict[str, Any] = {}
         if variants := self.komm.variants():
-            out["kommunikation"] = {"variants": variants, "actions": self.komm.lines()}
+            changes = {
+                **_sent(self.komm.calls),
+                **{f"espocrm.{k}": v for k, v in self.komm.espo_fields.items()},
+            }
+            out["kommunikation"] = {"variants": variants, "actions": self.komm.lines(), "changes": changes}
         if cases := [c for c in self.adressen.cases if c[0] != "unchanged"]:
             out["adressen"] = {
                 "cases": [f"{case}:{ident}" for case, ident in cases],
                 "actions": self.adressen.lines(),
+                "changes": _sent(self.adressen.advoware + self.adressen.espocrm),
             }
         out.update(self.bank.audit())
         return out
+
+
+def _sent(actions: Sequence[Action]) -> dict[str, Any]:
+    """Each write's values by write (an Advoware call by its key, a CAdressen patch by id)."""
+    out: dict[str, Any] = {}
+    for a in actions:
+        if isinstance(a, Call):
+            out[a.key] = dict(a.body or {})
+        elif isinstance(a, Patch):
+            out[f"{a.entity}.{a.record_id}"] = dict(a.fields)
+    return out
 
 
 def plan_children(

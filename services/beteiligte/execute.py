@@ -18,6 +18,8 @@ from services.beteiligte.address_io import child_failure, mark_address_failed
 from services.beteiligte.context import PartyDeps, Run, content_fingerprint, log
 from services.beteiligte.executor import AddressMismatch, PartyExecutor
 from services.beteiligte.inflight import INFLIGHT, planned
+from services.beteiligte.kommunikation.state import IN_FLIGHT as KOMM_IN_FLIGHT
+from services.beteiligte.kommunikation.state import in_flight
 from services.beteiligte.mapping import Party
 from services.beteiligte.ports import Status, SyncOutcome
 from services.beteiligte.rules import ENTITY, POST, PUT, PartyDecision
@@ -34,7 +36,8 @@ HELD = "heldNotices"  # snapshot key: notices of a write whose outcome is not kn
 
 
 async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOutcome:
-    writes_ahead = await _write_ahead(deps, run_, decision)
+    entries_ahead = _entries_ahead(decision)
+    writes_ahead = await _write_ahead(deps, run_, decision, entries_ahead)
 
     async def pushed(action: Any) -> None:
         """The party PUT landed: from here on an EspoCRM write without a stamp may land too
@@ -59,9 +62,12 @@ async def execute(deps: PartyDeps, run_: Run, decision: PartyDecision) -> SyncOu
     unsure = still_in_flight(applied)
     if snapshot is not None and writes_ahead and unsure:
         snapshot[INFLIGHT] = unsure  # the failed write may have landed: tell the next run
+    if snapshot is not None and (doubt := _entry_write_in_doubt(decision, applied)):
+        snapshot[KOMM_IN_FLIGHT] = doubt
     rows = to_outbox(notices, deps.settings.admin_user_id, {"betnr": betnr} if betnr else None)
     # A write ahead in the database is replaced even when nothing advanced (a write surely failed).
-    changed = writes_ahead is not None or not unchanged(snapshot or {}, decision.old_snapshot)
+    stored_ahead = writes_ahead is not None or bool(entries_ahead)
+    changed = stored_ahead or not unchanged(snapshot or {}, decision.old_snapshot)
     if snapshot is not None and betnr is not None and changed:
         answered = bool(set(applied.answers))
         fields = mismatch_fields(snapshot) if answered else None
@@ -148,23 +154,52 @@ async def _hold_for_summary(
     return [n for n in notices if n.kind not in SUMMED_KINDS]
 
 
-async def _write_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision) -> dict[str, Any] | None:
+async def _write_ahead(
+    deps: PartyDeps, run_: Run, decision: PartyDecision, entries: dict[str, Any]
+) -> dict[str, Any] | None:
     """Store what this run is about to write before it writes (`inflight.py`), with the values
-    both sides already agree on: they are true whatever happens to the writes. Entries and
-    addresses need none: see kommunikation/plan.py."""
+    both sides already agree on: they are true whatever happens to the writes; and the entry
+    PUTs about to be made (`kommunikation/state.py`). Addresses need none: a lost POST is found
+    by its marker, a PUT's fields are compared with EspoCRM's again."""
     party_writes = decision.to_advoware or decision.to_espocrm
-    if decision.old_snapshot is None or not decision.record.get("betnr") or not party_writes:
+    if decision.old_snapshot is None or not decision.record.get("betnr") or not (party_writes or entries):
         return None
-    ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target, _stamp(decision.actions))
+    ahead = None
+    if party_writes:
+        ahead = planned(decision.to_advoware, decision.to_espocrm, decision.target, _stamp(decision.actions))
     await _store_ahead(deps, run_, decision, ahead)
     return ahead
 
 
-async def _store_ahead(deps: PartyDeps, run_: Run, decision: PartyDecision, ahead: dict[str, Any]) -> None:
+def _entries_ahead(decision: PartyDecision) -> dict[str, Any]:
+    children = decision.children
+    if decision.old_snapshot is None or not decision.record.get("betnr") or children is None:
+        return {}
+    return in_flight(children.komm.calls, children.komm.espo_advances)
+
+
+def _entry_write_in_doubt(decision: PartyDecision, applied: Applied) -> dict[str, Any] | None:
+    """The failed entry PUT or party EspoCRM write, when it may have landed (no answer, or a
+    5xx): the next run looks whether it did."""
+    failure = applied.failure
+    if failure is None or not failure.maybe_applied or decision.children is None:
+        return None
+    if isinstance(failure.action, Call):
+        return in_flight([failure.action], {}) or None
+    if failure.action.ref == (ENTITY, str(decision.record["id"])):
+        return in_flight([], decision.children.komm.espo_advances) or None
+    return None
+
+
+async def _store_ahead(
+    deps: PartyDeps, run_: Run, decision: PartyDecision, ahead: dict[str, Any] | None
+) -> None:
     old = decision.old_snapshot or {}
     agreed = Party().replace(decision.agreed).to_json()
     party = {**(old.get("party") or {}), **{f: agreed[f] for f in decision.agreed}}
-    snapshot = {**old, "party": party, INFLIGHT: ahead}
+    snapshot = {**old, "party": party, **({INFLIGHT: ahead} if ahead else {})}
+    if entries := _entries_ahead(decision):
+        snapshot[KOMM_IN_FLIGHT] = entries
     await deps.db.save_snapshot(run_.entity_id, int(decision.record["betnr"]), snapshot)
 
 

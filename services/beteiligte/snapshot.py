@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from services.beteiligte.inflight import INFLIGHT
+from services.beteiligte.kommunikation.state import IN_FLIGHT as KOMM_IN_FLIGHT
 from services.beteiligte.mapping import FIELDS, Party, Value, advo_to_party
 from services.beteiligte.rules import POST, PUT, PartyDecision, item
 from services.beteiligte.settle import MISMATCH, stored_of
@@ -46,7 +47,7 @@ def next_snapshot(decision: PartyDecision, applied: Applied) -> dict[str, Any] |
     else:
         row_id = decision.row_id if answer is None else None
     complete = party == advo_after and (stored is not None or answer is None)
-    kept = {k: v for k, v in (old or {}).items() if k != INFLIGHT}
+    kept = {k: v for k, v in (old or {}).items() if k not in (INFLIGHT, KOMM_IN_FLIGHT)}
     children = decision.children
     return {
         **kept,

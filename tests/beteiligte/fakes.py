@@ -32,6 +32,7 @@ from typing import Any
 
 from services.beteiligte.mapping import ADVOWARE_ACCEPTED_FIELDS
 from services.clients.errors import ApiError, BadRequest, NotFound, OutcomeUnknown
+from simulators.advoware.config import DEFAULT_ADDRESS_FIELDS, DEFAULT_ADDRESS_WRITABLE
 
 SYNC_FIELDS = (
     "lastName",
@@ -45,20 +46,7 @@ SYNC_FIELDS = (
     "phoneNumberData",
 )
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ADDRESS_FIELDS = (
-    "strasse",
-    "plz",
-    "ort",
-    "anschrift",
-    "land",
-    "postfach",
-    "postfachPlz",
-    "standardAnschrift",
-    "gueltigVon",
-    "gueltigBis",
-    "bemerkung",
-)
-ADDRESS_WRITABLE = ("strasse", "plz", "ort", "anschrift")
+ADDRESS_FIELDS, ADDRESS_WRITABLE = DEFAULT_ADDRESS_FIELDS, DEFAULT_ADDRESS_WRITABLE  # as the simulator
 
 
 class Crash(BaseException):

@@ -29,7 +29,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -38,10 +37,10 @@ from services.beteiligte.ports import SyncSettings
 from services.beteiligte.service import BeteiligteSyncService
 from services.db import open_database
 from services.sync.policy import RetryPolicy
-from tests.beteiligte.fakes import Crash, FakeAdvoware, FakeEspo, Faults
+from tests.beteiligte.fakes import Crash
+from tests.beteiligte.world import START, ServiceWorld, profile_settings
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MISSING = object()
 SYNCED = frozenset({"created", "synced", "bookkeeping", "noop"})
 TEXT = st.sampled_from([None, "", "Dr.", "Prof."])
@@ -69,21 +68,12 @@ def advo_date(value: str | None) -> str | None:
     return f"{value}T00:00:00" if value else value
 
 
-class PartySyncMachine(RuleBasedStateMachine):
+class PartySyncMachine(RuleBasedStateMachine, ServiceWorld):
     records = Bundle("records")
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.dir = tempfile.mkdtemp(prefix="party-machine-")
-        self.db = self.loop.run_until_complete(open_database(f"sqlite:///{self.dir}/s.db").connect())
-        self.loop.run_until_complete(self.db.migrate())
-        self.clock, self.faults, self.step_no = FakeClock(START), Faults(), 0
-        self.espo = FakeEspo(self.faults, lambda: self.step_no)
-        self.advo = FakeAdvoware(self.faults)
-        self.lock = MemoryLock(self.clock)
-        settings_ = SyncSettings(admin_user_id="admin", retry=RetryPolicy(max_failures=10_000), lock_ttl_s=60)
-        self.service = BeteiligteSyncService(self.espo, self.advo, self.db, self.lock, settings_, self.clock)
+        self.open_world("party-machine-")
         # (record, canonical field) → edits since both sides last agreed: (step, side, value)
         self.edits: dict[tuple[str, str], list[tuple[int, str, Any]]] = defaultdict(list)
         self.deleted: set[str] = set()
@@ -95,9 +85,6 @@ class PartySyncMachine(RuleBasedStateMachine):
         # stored the stamp the write carried (an EspoCRM write it can tell landed)
         self.landed: list[tuple[Any, ...]] = []
         self.names = 0
-
-    def _run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
 
     def _tick(self) -> None:
         self.step_no += 1
@@ -356,9 +343,7 @@ class PartySyncMachine(RuleBasedStateMachine):
         try:
             self._converge_and_check()
         finally:
-            self._run(self.db.close())
-            self.loop.close()
-            shutil.rmtree(self.dir, ignore_errors=True)
+            self.close_world()
 
     def _converge_and_check(self) -> None:
         self.faults.armed.clear()
@@ -439,17 +424,9 @@ class PartySyncMachine(RuleBasedStateMachine):
             )
 
 
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-STEPS = {"ci": (150, 40), "long": (1000, 100)}.get(PROFILE, (150, 40))
-RUNS = int(os.environ.get("PARTY_MACHINE_RUNS") or STEPS[0])  # bounds a long run to the time at hand
+RUNS = int(os.environ.get("PARTY_MACHINE_RUNS") or 0)  # bounds a long run to the time at hand
 STEP_LOG = os.environ.get("PARTY_MACHINE_STEP_LOG")
-PartySyncMachine.TestCase.settings = settings(
-    max_examples=RUNS,
-    stateful_step_count=STEPS[1],
-    deadline=None,
-    derandomize=PROFILE != "long",
-    report_multiple_bugs=False,
-)
+PartySyncMachine.TestCase.settings = profile_settings(ci=(150, 40), long=(RUNS or 1000, 100))
 TestPartySyncMachine = PartySyncMachine.TestCase
 
 

@@ -42,7 +42,14 @@ async def cli(env, *args: str):
 async def test_sync_one_party_then_audit_then_preview_all(env):
     values, espo, advo = env
     rec = await espo.create_as_user("CBeteiligte", PERSON)
-    other = await espo.create_as_user("CBeteiligte", {**PERSON, "firstName": "Otto"})
+    contacts = {
+        "emailAddressData": [{"emailAddress": "otto@example.org", "primary": True}],
+        "phoneNumberData": [{"phoneNumber": "+49 221 123", "type": "Mobile", "primary": True}],
+    }
+    other = await espo.create_as_user("CBeteiligte", {**PERSON, "firstName": "Otto", **contacts})
+    await espo.create_as_user(
+        "CAdressen", {"beteiligteId": other["id"], "strasse": "Ring 5", "plz": "50667", "ort": "Köln"}
+    )
     result = await cli(values, "sync", "beteiligte", rec["id"])
     assert result.returncode == 0, result.stderr
     assert f"{rec['id']}: created" in result.stdout and "plan: create" in result.stdout
@@ -55,6 +62,14 @@ async def test_sync_one_party_then_audit_then_preview_all(env):
     preview = await cli(values, "sync", "beteiligte", "--all", "--dry-run")
     assert preview.returncode == 0, preview.stderr
     assert "totals:" in preview.stdout and f"{other['id']}: dry_run" in preview.stdout
+    # the new party's entries and address, by kind, and their totals; never a value
+    assert "Kommunikation: POST new entry (kind 4)" in preview.stdout
+    assert "Kommunikation: POST new entry (kind 3)" in preview.stdout
+    assert (  # the address POST, its CAdressen bookkeeping write, the two entry POSTs
+        "entries and addresses: address writes to Advoware 1, address writes to EspoCRM 1, "
+        "entry writes to Advoware 2" in preview.stdout
+    )
+    assert "otto@example.org" not in preview.stdout and "Ring 5" not in preview.stdout
     assert (
         len(advo.state.parties) == 1
         and espo.state.get("CBeteiligte", other["id"])["syncStatus"] == "pending_sync"

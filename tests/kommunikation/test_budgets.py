@@ -12,6 +12,15 @@ from tests.kommunikation.test_adressen import CAD, HOME, advo_of, new_address
 pytestmark = pytest.mark.timeout(60)
 
 
+def calls(advoware_read: int, advoware_write: int, espocrm_read: int, espocrm_write: int) -> dict[str, int]:
+    return {
+        "advoware_read": advoware_read,
+        "advoware_write": advoware_write,
+        "espocrm_read": espocrm_read,
+        "espocrm_write": espocrm_write,
+    }
+
+
 async def full_party(env: Env) -> tuple[Party, str]:
     pid = await env.new_person(
         emailAddressData=[email("a@x.de", True), email("b@x.de")],
@@ -31,12 +40,7 @@ async def test_no_change_is_three_reads_and_no_write(env: Env) -> None:
     for action in ("update", "sync_check"):
         env.reset_counters()
         assert (await env.handle(p.pid, action)).status == "noop"
-        assert env.data_calls() == {
-            "advoware_read": 1,
-            "advoware_write": 0,
-            "espocrm_read": 2,
-            "espocrm_write": 0,
-        }
+        assert env.data_calls() == calls(1, 0, 2, 0)
 
 
 async def test_one_phone_changed_in_espocrm_is_five_calls(env: Env) -> None:
@@ -45,12 +49,7 @@ async def test_one_phone_changed_in_espocrm_is_five_calls(env: Env) -> None:
     env.reset_counters()
     await env.handle(p.pid, "update")
     # 3 reads, the entry PUT, the EspoCRM PUT (the record is dirty: back to clean)
-    assert env.data_calls() == {
-        "advoware_read": 1,
-        "advoware_write": 1,
-        "espocrm_read": 2,
-        "espocrm_write": 1,
-    }
+    assert env.data_calls() == calls(1, 1, 2, 1)
     assert "0171 3" in p.live()
 
 
@@ -59,12 +58,7 @@ async def test_one_phone_changed_in_advoware_is_four_calls(env: Env) -> None:
     p.edit_entry(p.entry_of("0171 2").id, tlf="0171 4")
     env.reset_counters()
     await env.handle(p.pid, "sync_check")
-    assert env.data_calls() == {
-        "advoware_read": 1,
-        "advoware_write": 0,
-        "espocrm_read": 2,
-        "espocrm_write": 1,
-    }
+    assert env.data_calls() == calls(1, 0, 2, 1)
     assert "0171 4" in {i["phoneNumber"] for i in await p.phones()}
 
 
@@ -85,9 +79,4 @@ async def test_blocked_record_unchanged_is_two_espocrm_reads(env: Env) -> None:
     assert (await env.handle(p.pid, "update")).status == "invalid"
     env.reset_counters()
     assert (await env.handle(p.pid, "sync_check")).status == "blocked"
-    assert env.data_calls() == {
-        "advoware_read": 0,
-        "advoware_write": 0,
-        "espocrm_read": 2,
-        "espocrm_write": 0,
-    }
+    assert env.data_calls() == calls(0, 0, 2, 0)

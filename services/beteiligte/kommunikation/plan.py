@@ -34,6 +34,7 @@ from services.beteiligte.kommunikation.read import (
     read_items,
     rows_of,
 )
+from services.beteiligte.kommunikation.state import IN_FLIGHT, POST_OP, PUT_OP, landed
 from services.beteiligte.kommunikation.variants import (
     Decision,
     Direction,
@@ -48,7 +49,7 @@ from services.beteiligte.kommunikation.variants import (
 )
 from services.sync.actions import Call, Notify, Settle, Settlement
 
-PUT, POST = "update_entry", "create_entry"
+PUT, POST = PUT_OP, POST_OP
 
 
 def item_key(entry_id: int | str) -> str:
@@ -335,8 +336,9 @@ def plan_kommunikation(
     direction: Direction,
     who: Who,
 ) -> KommPlan:
-    rows = rows_of(snapshot)
-    entries = read_entries(advo_record.get("kommunikation") or [], rows)
+    raw = advo_record.get("kommunikation") or []
+    rows = landed(rows_of(snapshot), raw, record, (snapshot or {}).get(IN_FLIGHT))
+    entries = read_entries(raw, rows)
     known = {r.id for r in rows}
     free: dict[int, list[Entry]] = {}
     for e in entries:

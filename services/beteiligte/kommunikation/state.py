@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.beteiligte.kommunikation.read import Row
+from services.beteiligte.kommunikation.kinds import type_for_kind
+from services.beteiligte.kommunikation.marker import parse
+from services.beteiligte.kommunikation.read import Row, read_items
 
 PREFIX = "komm."
 
@@ -26,3 +28,109 @@ def next_rows(
             else:
                 rows[entry_id] = dict(value)
     return [rows[k] for k in sorted(rows)]
+
+
+# -- entry writes in flight --------------------------------------------------------------------
+# A run stores, before it writes, the rows its entry PUTs and its EspoCRM set write will make
+# true; a run that stopped after one of them landed (a crash, or a write whose answer was lost)
+# leaves them in the snapshot. The next run learns each write the world shows landed — Advoware's
+# entry holds the value PUT, EspoCRM's set holds the item written — so the service's own write
+# is never taken for a user's edit (which would undo a later EspoCRM edit, or re-create an entry
+# a desktop user deleted). A row both writes name needs both to have landed. POSTs need none: a
+# lost one is found by its marker.
+IN_FLIGHT = "kommInFlight"
+PUT_OP, POST_OP = "update_entry", "create_entry"
+
+
+def in_flight(calls: Sequence[Any], espo_advances: Mapping[str, Any]) -> dict[str, Any]:
+    """{"advoware": entry id → the value PUT and the rows it makes true, "espocrm": the rows
+    the party's EspoCRM write makes true}; empty parts left out."""
+    puts = {
+        str(c.target): {"tlf": str((c.body or {}).get("tlf") or ""), "advances": dict(c.advances)}
+        for c in calls
+        if c.op == PUT_OP
+    }
+    posts = [
+        {"tlf": str(c.body["tlf"]), "kind": int(c.body["kommKz"]), "primary": bool(c.body.get("online"))}
+        for c in calls
+        if c.op == POST_OP
+    ]
+    espo = {k: v for k, v in espo_advances.items() if k[len(PREFIX) :].isdigit()}
+    return {k: v for k, v in (("advoware", puts), ("posts", posts), ("espocrm", espo)) if v}
+
+
+def landed(
+    rows: Sequence[Row], raw_entries: Sequence[Mapping[str, Any]], record: Mapping[str, Any], flight: Any
+) -> list[Row]:
+    """`rows` with the writes in flight that landed applied; the others are left as stored (they
+    never landed, or a user changed the entry since: an edit like any other)."""
+    if not flight:
+        return list(rows)
+    holds = {int(e["id"]): str(e.get("tlf") or "").strip() for e in raw_entries}
+    confirmed: dict[str, Any] = {}
+    refuted: set[str] = set()
+    for entry_id, put in (flight.get("advoware") or {}).items():
+        ok = holds.get(int(entry_id)) == put["tlf"].strip()
+        for key, row in put["advances"].items():
+            if ok:
+                confirmed[key] = row
+            else:
+                refuted.add(key)
+    old = {r.id: r for r in rows}
+    for key, row in (flight.get("espocrm") or {}).items():
+        if _in_espocrm(record, row, old.get(int(key[len(PREFIX) :]))):
+            confirmed[key] = row
+        else:
+            refuted.add(key)
+    advanced = {k: v for k, v in confirmed.items() if k not in refuted}
+    advanced.update(_posted(rows, raw_entries, flight.get("posts") or []))
+    return [Row.from_json(r) for r in next_rows(rows, {}, advanced)]
+
+
+def _posted(
+    rows: Sequence[Row], raw_entries: Sequence[Mapping[str, Any]], posts: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """POSTs in flight that landed: an entry the state does not know whose marker is the POST's
+    (value and kind) is that POST's entry — holding the value (the lowest id of such twins), or
+    emptied by a desktop user since (then it is deleted in Advoware) — even when the EspoCRM
+    item it was for changed meanwhile (then that is a change of this entry)."""
+    known = {r.id for r in rows}
+    found: dict[str, Any] = {}
+    for post in posts:
+        kind, tlf = int(post["kind"]), str(post["tlf"]).strip()
+        ours = [
+            e
+            for e in raw_entries
+            if int(e["id"]) not in known
+            and f"{PREFIX}{int(e['id'])}" not in found
+            and (note := parse(e.get("bemerkung"))).kind == kind
+            and note.value is not None
+            and note.value.strip() == tlf
+            and str(e.get("tlf") or "").strip() in (tlf, "")
+        ]
+        if ours:  # the one still holding the value first, then the lowest id
+            e = min(ours, key=lambda e: (str(e.get("tlf") or "").strip() != tlf, int(e["id"])))
+            row = Row(
+                int(e["id"]),
+                kind,
+                str(post["tlf"]),
+                type_for_kind(kind),
+                bool(post["primary"]),
+                e.get("rowId"),
+            )
+            found[f"{PREFIX}{int(e['id'])}"] = row.to_json()
+    return found
+
+
+def _in_espocrm(record: Mapping[str, Any], row: Any, before: Row | None) -> bool:
+    """EspoCRM shows the write landed: the item as the row says (value, primary, type), or for a
+    removal the old value gone."""
+    if row is None:
+        return before is not None and all(
+            i.norm() != before.norm() for i in read_items(record, before.set_name)
+        )
+    r = Row.from_json(row)
+    return any(
+        i.norm() == r.norm() and i.primary == r.primary and (r.set_name == "email" or i.type == r.type)
+        for i in read_items(record, r.set_name)
+    )
