@@ -29,7 +29,7 @@ instances of an open series (`instances`). `to_confirm`/`to_fetch`/`series_to_li
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -54,6 +54,24 @@ class Observed:
     unconfirmed: frozenset[int] = frozenset()
     fetched: Mapping[str, JsonDict | None] = field(default_factory=dict)
     instances: Mapping[str, Sequence[JsonDict]] = field(default_factory=dict)
+
+
+def with_landed_links(obs: Observed) -> Observed:
+    """An intent of a Google-born event (no frNr yet) whose event already carries a link: the
+    Termin POST and the link PATCH landed, the process died before the mapping was stored. The
+    mapping takes the linked frNr, so that Termin's edits and its delete are the mapped
+    appointment's — never a second POST."""
+    mapped = {m.advoware_frnr for m in obs.mappings if m.advoware_frnr is not None}
+    events = {e.get("id"): e for e in [*obs.events, *(e for e in obs.fetched.values() if e is not None)]}
+    mappings = []
+    for mapping in obs.mappings:
+        event = events.get(mapping.google_event_id) if mapping.advoware_frnr is None else None
+        frnr = linked_frnr(event) if event is not None else None
+        if frnr is not None and frnr not in mapped:
+            mapping = replace(mapping, advoware_frnr=frnr)
+            mapped.add(frnr)
+        mappings.append(mapping)
+    return replace(obs, mappings=tuple(mappings))
 
 
 def is_open(mapping: CalendarMapping, now: datetime) -> bool:

@@ -170,10 +170,9 @@ async def test_the_write_succeeds_but_its_answer_is_lost(cal: CalEnv, name: str)
     await assert_consistent(cal)
 
 
-@pytest.mark.parametrize("name", list(WRITES))
-async def test_the_process_dies_right_after_the_write(cal: CalEnv, name: str) -> None:
-    write = WRITES[name]
-    await write.setup(cal)
+async def die_after(cal: CalEnv, write: Write) -> None:
+    """A sync killed right after `write` landed: nothing after it ran (no mapping saved, no
+    token advanced)."""
     sim = cal.google_sim if write.sim == "google" else cal.advo_sim
     rule = {
         "method": write.method,
@@ -190,11 +189,36 @@ async def test_the_process_dies_right_after_the_write(cal: CalEnv, name: str) ->
         await asyncio.sleep(0.01)
     assert not run.done(), "the write was never made"
     await asyncio.sleep(0.05)
-    run.cancel()  # killed: nothing after the write ran (no mapping saved, no token advanced)
+    run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
     cal.lock.held.clear()  # a dead process releases nothing; its lock would expire
+    await set_faults(root(cal, write.sim))
+
+
+@pytest.mark.parametrize("name", list(WRITES))
+async def test_the_process_dies_right_after_the_write(cal: CalEnv, name: str) -> None:
+    write = WRITES[name]
+    await write.setup(cal)
+    await die_after(cal, write)
     await assert_consistent(cal)
+
+
+async def test_a_termin_deleted_after_a_crash_behind_its_link_is_not_posted_again(cal: CalEnv) -> None:
+    """A Google-born event: Termin POSTed, link PATCHed, then the process died before storing
+    the mapping (still the intent). The Termin is deleted in Advoware before the next run: the
+    event's link names it, so the delete reaches Google — the event is not POSTed a second time
+    (found by the state machine)."""
+    await new_google_event(cal)
+    await die_after(cal, WRITES["link event"])
+    ((frnr, _),) = cal.termine().items()
+    (event,) = (await cal.events()).values()
+    assert event["extendedProperties"]["private"]["advowareFrNr"] == str(frnr)
+    await cal.advoware.delete_termin(frnr)
+    await cal.converge()
+    assert cal.termine() == {} and await cal.events() == {} and await cal.mappings() == []
+    cal.reset_counters()
+    assert (await cal.sync()).status == "noop" and cal.writes() == 0
 
 
 @pytest.mark.parametrize("name", list(WRITES))
