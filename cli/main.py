@@ -19,6 +19,7 @@ from engine.logs import configure_logging
 
 from . import (
     beteiligte_cmds,
+    calendar_cmds,
     check_cmds,
     engine_cmds,
     operator_cmds,
@@ -75,6 +76,7 @@ engine_cmds.register(app)
 operator_cmds.register(app)
 sandbox_cmds.register(app)
 beteiligte_cmds.register(app)
+calendar_cmds.register(app)
 webhook_cmds.register(app)
 check_cmds.register(app)
 settings_cmds.register(app)

@@ -50,7 +50,7 @@ def decide_newcomers(view: View, facts: Facts) -> Newcomers:
             _relink(view, facts, event, frnr, free, out)
         else:  # unlinked, or a copy of a mapped event (its link names another event's Termin)
             candidates.append((event, read_event(event)))
-    if not facts.adopted:
+    if facts.matching or not facts.adopted:
         candidates = _adopt(facts, candidates, free, out)
     for frnr, (termin, a) in sorted(free.items()):
         base = CalendarMapping(

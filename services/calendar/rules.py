@@ -66,6 +66,7 @@ class Facts:
     recipient: str | None = None  # the employee's EspoCRM user, else the admin
     admin: str | None = None
     adopted: bool = True  # False: unlinked events of a found calendar wait for adopt --apply
+    matching: bool = False  # True: unlinked events are matched to Termine first (adoption)
     allow_mass_changes: bool = False
     max_events: int = 20
     max_percent: float = 25.0
