@@ -202,7 +202,10 @@ class Pair:
         a_changed = a.fingerprint() != m.advoware_fingerprint
         g_changed = g is not None and (g.fp is None or g.fp != m.google_fingerprint)
         if a.series is not None:
-            found = exceptions(a, self.view.exceptions.get(str(m.google_event_id), {}).values())
+            # Instances follow Google's master: they are judged against it as it is now (a
+            # series moved as a whole on either side is no exception of itself).
+            series = g.appointment if g is not None and g.appointment is not None else a
+            found = exceptions(series, self.view.exceptions.get(str(m.google_event_id), {}).values())
             if found:
                 return self.series_exceptions(a, found, a_changed or g_changed)
         if g is not None and g.appointment is None and g_changed:

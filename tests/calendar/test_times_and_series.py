@@ -12,6 +12,7 @@ import pytest
 
 from tests.calendar.conftest import SB_USER, CalEnv
 from tests.calendar.test_mapping_over_http import CASES
+from tests.clients.conftest import set_faults
 
 pytestmark = pytest.mark.timeout(60)
 SB = "sb@kanzlei.example"
@@ -221,3 +222,36 @@ async def test_an_occurrence_changed_alone_is_seen_though_the_listing_lacks_its_
         assert mapping.status == "failed" and "moved occurrence" in str(mapping.failure_reason)
         assert len(await cal.notices("manual_action")) == 1
     assert list(await cal.events()) == [master_id] and list(cal.termine()) == [frnr]
+
+
+@pytest.mark.parametrize("side", ["google", "advoware"])
+async def test_a_series_moved_as_a_whole_is_no_exception_of_itself(cal: CalEnv, side: str) -> None:
+    """Found by the state machine: a Google-owned series is moved as a whole on one side and the
+    write to the other side fails, so its mapping is open and the next run reads its instances.
+    They follow Google's master; compared with Advoware's times they were taken for moved
+    occurrences and the mapping failed for good."""
+    calendar, master_id, frnr = await google_series(cal)
+    google = cal.owner.delegate(SB)
+    if side == "google":
+        moved = {"start": {"dateTime": "2026-03-16T12:00:00", "timeZone": "Europe/Berlin"},
+                 "end": {"dateTime": "2026-03-16T13:30:00", "timeZone": "Europe/Berlin"}}  # fmt: skip
+        await google.patch_event(calendar, master_id, moved)
+        root, fault = cal.advo_sim.url.rstrip("/"), {"method": "PUT", "route": "*/Termine/*", "status": 503}
+    else:
+        await cal.advoware.update_termin(frnr, {"uhrzeitVon": "12:00:00", "uhrzeitBis": "13:30:00"})
+        root, fault = cal.google_sim.root, {"method": "PATCH", "route": "*/events/*", "status": 503}
+    await set_faults(root, fault)
+    assert (await cal.sync()).failed == 1  # the mapping failed: open at its retry time
+    await set_faults(root)
+    cal.clock.advance(hours=1)
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    (mapping,) = await cal.mappings()
+    assert mapping.status == "synced", mapping.failure_reason
+    assert await cal.notices("manual_action") == []
+    (termin,) = cal.termine().values()
+    event = (await cal.events())[master_id]
+    assert termin["uhrzeitVon"].startswith("12:00") and termin["uhrzeitBis"].startswith("13:30")
+    assert event["start"]["dateTime"].startswith("2026-03-16T12:00")
+    instances = await google.list_instances(calendar, master_id, show_deleted=True)
+    assert len(instances) == 5 and all(i["start"]["dateTime"][11:16] == "12:00" for i in instances)
