@@ -23,7 +23,7 @@ instances of an open series (`instances`). `to_confirm`/`to_fetch`/`series_to_li
 | `seen` | in the listing, or fetched |
 | `unchanged` | an incremental listing did not bring it: as last synced |
 | `deleted` | `status: cancelled`, a 404 on GET, or missing from a full listing |
-| `none` | the mapping has no event yet (an Advoware Termin whose insert is pending) |
+| `none` | no event yet: none named, or an insert's intent names one never seen (insert pending) |
 """
 
 from __future__ import annotations
@@ -193,12 +193,17 @@ class View:
         event_id = mapping.google_event_id
         if not event_id:
             return "none", None
+        # An insert's intent whose event was never seen: a missing event was never made.
+        never_seen = (
+            mapping.status != "synced" and mapping.google_etag is None and mapping.google_updated is None
+        )
+        absent: EventState = "none" if never_seen else "deleted"
         if event_id in self.obs.fetched and self.obs.fetched[event_id] is None:
-            return "deleted", None
+            return absent, None
         event = self.events.get(event_id)
         if event is not None:
             return ("deleted", event) if event.get("status") == "cancelled" else ("seen", event)
-        return ("deleted", None) if self.obs.full else ("unchanged", None)
+        return (absent, None) if self.obs.full else ("unchanged", None)
 
     def unmapped_termine(self) -> list[JsonDict]:
         return [t for f, t in sorted(self.termine.items()) if f not in self.by_frnr]

@@ -236,3 +236,20 @@ async def test_the_same_changes_arrive_twice(cal: CalEnv, name: str) -> None:
     again = await cal.sync()
     assert again.status == "noop" and cal.writes() == 0, (again.status, again.done)
     await assert_consistent(cal)
+
+
+async def test_a_google_edit_after_a_crash_behind_an_insert_reaches_advoware(cal: CalEnv) -> None:
+    """A Termin's event inserted, then the process died before storing the mapping. The employee
+    edits the event before the next run: his edit is the only change since the insert, so it
+    reaches Advoware — it is not overwritten with the Termin's older text (found by the long
+    state machine)."""
+    await new_termin(cal)
+    await die_after(cal, WRITES["insert event"])
+    ((frnr, _),) = cal.termine().items()
+    await cal.owner.delegate(SB).patch_event(
+        await cal.calendar_id(), f"adv{frnr}", {"summary": "Google-Fassung"}
+    )
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[f"adv{frnr}"]["summary"] == "Google-Fassung"
+    assert await cal.notices("conflict") == []
