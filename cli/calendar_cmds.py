@@ -34,7 +34,7 @@ FAILED = frozenset({"braked", "quota_exceeded", "locked", "skipped", "no_email"}
 
 
 @contextlib.asynccontextmanager
-async def _service(settings: Settings) -> AsyncIterator[Any]:
+async def calendar_service(settings: Settings) -> AsyncIterator[Any]:
     """The calendar sync service outside the engine, sharing the running service's locks and
     token caches through the engine backend."""
     from services.calendar.compose import build_service
@@ -76,7 +76,7 @@ def _print_decision(decision: Any) -> None:
 
 async def _run(settings: Settings, kuerzel: str, **options: Any) -> Any:
     """One employee's run, with a progress bar over the appointments once they are decided."""
-    async with _service(settings) as service:
+    async with calendar_service(settings) as service:
         with contextlib.ExitStack() as stack:
             bars: list[Any] = []
 
@@ -157,7 +157,7 @@ def audit_calendar(
     """Print the audit trail of one employee's calendar runs, newest first."""
 
     async def go() -> list[Any]:
-        async with _service(get_settings()) as service:
+        async with calendar_service(get_settings()) as service:
             return list(await service.audit(kuerzel, limit=limit))
 
     entries = asyncio.run(go())
