@@ -207,7 +207,7 @@ class Pair:
             series = g.appointment if g is not None and g.appointment is not None else a
             found = exceptions(series, self.view.exceptions.get(str(m.google_event_id), {}).values())
             if found:
-                return self.series_exceptions(a, found, a_changed or g_changed)
+                return self.series_exceptions(a, found, a_changed, g if g_changed else None)
         if g is not None and g.appointment is None and g_changed:
             return self.not_expressible(a, str(g.reason))
         link_missing = self.event is not None and linked_frnr(self.event) != m.advoware_frnr
@@ -273,28 +273,36 @@ class Pair:
             return self.to_google(a, notice)
         return self.fail(reason, notices.manual(facts.kuerzel, self.ref, reason, self.key, facts.to_notify))
 
-    def series_exceptions(self, a: Appointment, found: list[tuple[JsonDict, str]], changed: bool) -> Plan:
+    def series_exceptions(
+        self, a: Appointment, found: list[tuple[JsonDict, str]], a_changed: bool, google: Read | None
+    ) -> Plan:
+        """Exceptions of a series: Google's series waits (failed, noticed); on Advoware's they are
+        put back (noticed). A change of the master itself that Advoware can hold, and the only
+        change since the last sync, reaches Advoware; otherwise the master shows Advoware's."""
         facts, m = self.facts, self.m
         reason = ", ".join(sorted({r for _, r in found}))
         if m.source_system != "advoware":
             return self.fail(
                 reason, notices.manual(facts.kuerzel, self.ref, reason, self.key, facts.to_notify)
             )
-        actions: list[Action] = []
-        if changed:
+        target, actions = a, []
+        if google is not None and google.appointment is not None and not a_changed:
+            target = google.appointment
+            actions.append(update_termin(self.frnr, target, facts.kuerzel))
+        elif a_changed or google is not None:
             actions.append(
                 patch_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel, None)
             )
         restores = 0
         for instance, why in found:
-            body = put_back(a, instance, self.frnr, facts.kuerzel)
+            body = put_back(target, instance, self.frnr, facts.kuerzel)
             if body is not None:
                 actions.append(put_occurrence(facts.calendar_id, str(instance["id"]), body))
                 restores += why == "cancelled occurrence"
         items = tuple(i for c in actions for i in getattr(c, "advances", {}))
         notice = notices.reverted(facts.kuerzel, self.ref, reason, self.key, facts.to_notify, GOOGLE)
         notice = replace(notice, requires=items)
-        return self.plan("revert_google", [*actions, notice], on_success=agreed(a), restores=restores)
+        return self.plan("revert_google", [*actions, notice], on_success=agreed(target), restores=restores)
 
 
 def update_advoware(

@@ -189,6 +189,30 @@ async def test_advoware_owned_series_exceptions_in_google_are_put_back(cal: CalE
     await assert_quiet(cal)  # the echo of the put-back instances asks for nothing
 
 
+async def test_a_master_edit_beside_an_exception_on_advowares_series_reaches_advoware(cal: CalEnv) -> None:
+    """Found by the long state machine: one occurrence of Advoware's series moved in Google and
+    the series' subject edited there too. The moved occurrence is put back (noticed); the
+    subject is a change Advoware can hold and the only one since the last sync: it reaches
+    Advoware instead of being reverted with the occurrence."""
+    frnr = await cal.termin(**CASES["weekly across March"])
+    await cal.sync()
+    calendar, master_id = await cal.calendar_id(), f"adv{frnr}"
+    google = cal.owner.delegate(SB)
+    instances = await google.list_instances(calendar, master_id)
+    day = instances[1]["start"]["dateTime"][:10]
+    moved = {"start": {"dateTime": f"{day}T18:00:00", "timeZone": "Europe/Berlin"},
+             "end": {"dateTime": f"{day}T19:00:00", "timeZone": "Europe/Berlin"}}  # fmt: skip
+    await google.patch_event(calendar, instances[1]["id"], moved)
+    await google.patch_event(calendar, master_id, {"summary": "Jour fixe"})
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[master_id]["summary"] == "Jour fixe"
+    after = await google.list_instances(calendar, master_id, show_deleted=True)
+    assert all(i["start"]["dateTime"][11:16] == "10:00" and i["summary"] == "Jour fixe" for i in after)
+    assert len(await cal.notices("change_reverted")) == 1 and await cal.notices("conflict") == []
+    await assert_quiet(cal)
+
+
 @pytest.mark.parametrize("owner", ["advoware", "google"])
 async def test_an_occurrence_changed_alone_is_seen_though_the_listing_lacks_its_master(
     cal: CalEnv, owner: str
