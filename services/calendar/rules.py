@@ -293,6 +293,11 @@ class Pair:
             actions.append(
                 patch_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel, None)
             )
+            if a_changed and google is not None and google.fp not in (None, a.fingerprint()):
+                contents = (a.fingerprint(), str(google.fp))  # both sides edited the series
+                actions.append(
+                    notices.conflict(facts.kuerzel, self.ref, "advoware", contents, facts.to_notify, GOOGLE)
+                )
         restores = 0
         for instance, why in found:
             body = put_back(target, instance, self.frnr, facts.kuerzel)

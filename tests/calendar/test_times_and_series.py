@@ -213,6 +213,27 @@ async def test_a_master_edit_beside_an_exception_on_advowares_series_reaches_adv
     await assert_quiet(cal)
 
 
+async def test_both_sides_edited_a_series_with_an_exception_advoware_wins_with_a_conflict_notice(
+    cal: CalEnv,
+) -> None:
+    """Found by the long state machine: besides the reverted occurrence, an edit of Advoware's
+    series on both sides is a conflict like any other (owner wins, one notice)."""
+    frnr = await cal.termin(**CASES["weekly across March"])
+    await cal.sync()
+    calendar, master_id = await cal.calendar_id(), f"adv{frnr}"
+    google = cal.owner.delegate(SB)
+    instances = await google.list_instances(calendar, master_id)
+    await google.delete_event(calendar, instances[1]["id"])
+    await google.patch_event(calendar, master_id, {"summary": "Google-Fassung"})
+    await cal.advoware.update_termin(frnr, {"text": "Advoware-Fassung"})
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[master_id]["summary"] == "Advoware-Fassung"
+    (notice,) = await cal.notices("conflict")
+    assert notice["userId"] == SB_USER and len(await cal.notices("change_reverted")) == 1
+    await assert_quiet(cal)
+
+
 @pytest.mark.parametrize("owner", ["advoware", "google"])
 async def test_an_occurrence_changed_alone_is_seen_though_the_listing_lacks_its_master(
     cal: CalEnv, owner: str
