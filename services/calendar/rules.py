@@ -285,7 +285,8 @@ class Pair:
             return self.fail(
                 reason, notices.manual(facts.kuerzel, self.ref, reason, self.key, facts.to_notify)
             )
-        target, actions = a, list[Action]()
+        target = a
+        actions: list[Action] = []
         if google is not None and google.appointment is not None and not a_changed:
             target = google.appointment
             actions.append(update_termin(self.frnr, target, facts.kuerzel))
