@@ -11,8 +11,9 @@ sides (`view.py`); appointments no mapping knows yet are `newcomers.py`'s. The r
   GET by frNr decides: gone or another employee's → the event is deleted here; still this
   employee's but outside the window → kept.
 - An event deleted in Google: an Advoware-owned appointment is restored (PATCH back, or a new
-  `adv{frNr}r{n}`) and notified, or with `CALENDAR_GOOGLE_DELETES=propagate` deleted in
-  Advoware; a Google-owned one is deleted in Advoware.
+  `adv{frNr}r{n}`; a series with the occurrences its delete cancelled) and notified, or with
+  `CALENDAR_GOOGLE_DELETES=propagate` deleted in Advoware; a Google-owned one is deleted in
+  Advoware.
 - What Advoware cannot express (a Google rule, exceptions of a series): on an Advoware-owned
   appointment the Google change is reverted (a cancelled occurrence restored), one notice; on a
   Google-owned one nothing is written to Advoware, the mapping fails with the reason, one notice.
@@ -257,7 +258,11 @@ class Pair:
             stamp = str(m.google_etag or m.google_updated or "")
             notice = notices.restored(facts.kuerzel, self.ref, stamp, facts.to_notify, GOOGLE)
             call = restore_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel)
-            return self.plan("restore_google", [call, notice], on_success=agreed(a))
+            # Deleting a series cancels its stored instances with it (occurrences put back
+            # earlier among them); this listing is the only one that brings them.
+            found = exceptions(a, self.view.exceptions.get(str(m.google_event_id), {}).values())
+            puts, restores = self.put_backs(a, found)
+            return self.plan("restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores)
         actions: list[Action] = [delete_termin(self.frnr)]
         if a.fingerprint() != m.advoware_fingerprint:  # edited in Advoware meanwhile: that edit is lost
             contents = (a.fingerprint(), "deleted")
@@ -299,16 +304,24 @@ class Pair:
                 actions.append(
                     notices.conflict(facts.kuerzel, self.ref, "advoware", contents, facts.to_notify, GOOGLE)
                 )
-        restores = 0
-        for instance, why in found:
-            body = put_back(target, instance, self.frnr, facts.kuerzel)
-            if body is not None:
-                actions.append(put_occurrence(facts.calendar_id, str(instance["id"]), body))
-                restores += why == "cancelled occurrence"
+        puts, restores = self.put_backs(target, found)
+        actions += puts
         items = tuple(i for c in actions for i in getattr(c, "advances", {}))
         notice = notices.reverted(facts.kuerzel, self.ref, reason, self.key, facts.to_notify, GOOGLE)
         notice = replace(notice, requires=items)
         return self.plan("revert_google", [*actions, notice], on_success=agreed(target), restores=restores)
+
+    def put_backs(self, series: Appointment, found: list[tuple[JsonDict, str]]) -> tuple[list[Action], int]:
+        """The PATCHes that put the `found` exceptions back as `series` has them, and how many of
+        them bring a cancelled occurrence back (creates, for the brake)."""
+        puts: list[Action] = []
+        restores = 0
+        for instance, why in found:
+            body = put_back(series, instance, self.frnr, self.facts.kuerzel)
+            if body is not None:
+                puts.append(put_occurrence(self.facts.calendar_id, str(instance["id"]), body))
+                restores += why == "cancelled occurrence"
+        return puts, restores
 
 
 def update_advoware(

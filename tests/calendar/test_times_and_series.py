@@ -300,3 +300,29 @@ async def test_a_series_moved_as_a_whole_is_no_exception_of_itself(cal: CalEnv, 
     assert event["start"]["dateTime"].startswith("2026-03-16T12:00")
     instances = await google.list_instances(calendar, master_id, show_deleted=True)
     assert len(instances) == 5 and all(i["start"]["dateTime"][11:16] == "12:00" for i in instances)
+
+
+async def test_a_deleted_advoware_series_is_restored_with_the_occurrences_its_delete_cancelled(
+    cal: CalEnv,
+) -> None:
+    """Found by the long state machine: an occurrence of Advoware's series, once put back, is a
+    stored instance; deleting the series in Google cancels it with the series. The restore put
+    back the master only, and the next incremental listing no longer brought the cancelled
+    occurrence: the series stayed without it for good."""
+    frnr = await cal.termin(**CASES["weekly across March"])
+    await cal.sync()
+    calendar, master_id = await cal.calendar_id(), f"adv{frnr}"
+    google = cal.owner.delegate(SB)
+    first = (await google.list_instances(calendar, master_id))[1]["id"]
+    await google.delete_event(calendar, first)
+    assert (await cal.sync()).done == {"revert_google": 1}  # put back: now a stored instance
+    await google.delete_event(calendar, master_id)  # the whole series, in Google
+    assert (await cal.sync()).done == {"restore_google": 1}
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    instances = await google.list_instances(calendar, master_id, show_deleted=True)
+    assert len(instances) == 5 and all(i["status"] == "confirmed" for i in instances), [
+        (i["id"], i["status"]) for i in instances
+    ]
+    assert len(await cal.notices("event_restored")) == 1
+    await assert_quiet(cal)
