@@ -253,3 +253,24 @@ async def test_a_google_edit_after_a_crash_behind_an_insert_reaches_advoware(cal
     assert outcome.status == "noop", (outcome.status, outcome.error)
     assert cal.termine()[frnr]["text"] == (await cal.events())[f"adv{frnr}"]["summary"] == "Google-Fassung"
     assert await cal.notices("conflict") == []
+
+
+async def test_a_conflict_resolved_by_a_patch_whose_answer_is_lost_is_still_noticed(cal: CalEnv) -> None:
+    """Found by the long state machine: both sides edited Advoware's appointment; the PATCH with
+    the etag as seen landed, its answer was lost, and the client's retry met our own write's new
+    etag (412). The run failed, the next one found both sides alike: the conflict went unnoticed.
+    A 412 on a retry whose event already shows the patch is the write having applied."""
+    frnr = await synced_termin(cal)
+    calendar = await cal.calendar_id()
+    await cal.owner.delegate(SB).patch_event(calendar, f"adv{frnr}", {"summary": "Google-Fassung"})
+    await cal.advoware.update_termin(frnr, {"text": "Advoware-Fassung"})
+    rule = {"method": "PATCH", "route": "*/events/*", "status": 503, "after_write": True, "count": 1}
+    await set_faults(cal.google_sim.root, rule)
+    outcome = await cal.sync()
+    assert outcome.done == {"update_google": 1} and outcome.failed == 0, (outcome.done, outcome.error)
+    assert (await cal.events())[f"adv{frnr}"]["summary"] == "Advoware-Fassung"
+    (notice,) = await cal.notices("conflict")
+    assert notice["data"]["frnr"] == frnr
+    (mapping,) = await cal.mappings()
+    assert mapping.status == "synced"
+    assert (await cal.sync()).status == "noop"
