@@ -21,6 +21,7 @@ from . import (
     backup_cmds,
     bank_cmds,
     beteiligte_cmds,
+    calendar_cmds,
     check_cmds,
     engine_cmds,
     operator_cmds,
@@ -78,6 +79,7 @@ operator_cmds.register(app)
 sandbox_cmds.register(app)
 beteiligte_cmds.register(app)
 bank_cmds.register(app)
+calendar_cmds.register(app)
 webhook_cmds.register(app)
 check_cmds.register(app)
 settings_cmds.register(app)

@@ -13,7 +13,7 @@ from services.calendar.brake import Brake, check_brake
 from services.calendar.newcomers import decide_newcomers
 from services.calendar.plans import Plan
 from services.calendar.rules import Facts, decide_mapped
-from services.calendar.view import Observed, View
+from services.calendar.view import Observed, View, with_landed_links
 from services.sync.actions import Notify
 
 
@@ -29,6 +29,7 @@ class Decision:
 
 
 def decide(observed: Observed, facts: Facts) -> Decision:
+    observed = with_landed_links(observed)
     view = View.build(facts.kuerzel, observed, facts.window)
     new = decide_newcomers(view, facts)
     plans: list[Plan] = []

@@ -41,6 +41,19 @@ def to_patch(appointment: Appointment, *, frnr: int, kuerzel: str) -> dict[str, 
     return {**_managed(appointment, frnr, kuerzel), "status": "confirmed"}
 
 
+def shows_patch(event: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
+    """Whether `event` already holds what `patch` (from `to_patch`) writes: its content, status
+    and link (the PATCH applied, though its answer was lost)."""
+    have = (event.get("extendedProperties") or {}).get("private") or {}
+    want = (patch.get("extendedProperties") or {}).get("private") or {}
+    if event.get("status") != patch.get("status") or any(have.get(k) != v for k, v in want.items()):
+        return False
+    try:
+        return from_event(event).fingerprint() == from_event({**event, **patch}).fingerprint()
+    except NotExpressible:
+        return False
+
+
 def is_instance(event: Mapping[str, Any]) -> bool:
     """An occurrence (or moved/cancelled exception) of a series, not a master or single event."""
     return bool(event.get("recurringEventId"))

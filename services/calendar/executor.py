@@ -5,6 +5,8 @@
   that was deleted in the meantime is put back with the planned content.
 - `restore_event`: PATCH back to `confirmed`; an event gone for good (404/410) is inserted under
   the next restore id `adv{frNr}r{n}` (ids of deleted events cannot be reused).
+- `patch_event` with an etag: a 412 whose event already shows the patch is the PATCH having
+  applied (its answer lost, the client's retry met its new etag); any other 412 is raised.
 - `delete_event` / `delete_termin`: already gone counts as done.
 - `create_termin` is not idempotent (the client raises OutcomeUnknown after a timeout or 5xx;
   the service saved the intent before, so the next run finds the Termin instead of POSTing).
@@ -17,8 +19,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from services.calendar.event_mapping import shows_patch
 from services.calendar.ids import next_restore_id
-from services.clients.errors import Gone, NotFound
+from services.clients.errors import Gone, NotFound, PreconditionFailed
 from services.sync.actions import Call
 
 log = logging.getLogger("bitbylaw.calendar")
@@ -35,7 +38,7 @@ class CalendarExecutor:
             return await self._insert(str(call.target), body)
         if call.op == "patch_event":
             calendar_id, event_id, etag = call.target
-            return await self.google.patch_event(calendar_id, event_id, body, etag)
+            return await self._patch(calendar_id, event_id, body, etag)
         if call.op == "restore_event":
             calendar_id, event_id, frnr = call.target
             return await self._restore(calendar_id, event_id, int(frnr), body)
@@ -66,6 +69,17 @@ class CalendarExecutor:
                 calendar_id, str(stored["id"]), {**patch, "status": "confirmed"}
             )
         return stored
+
+    async def _patch(self, calendar_id: str, event_id: str, body: dict[str, Any], etag: str | None) -> Any:
+        try:
+            return await self.google.patch_event(calendar_id, event_id, body, etag)
+        except PreconditionFailed:
+            # The etag changed: a user's edit, or our own PATCH whose answer was lost before the
+            # client's retry. Only an event that already shows the patch is the latter.
+            current = await self.google.get_event(calendar_id, event_id)
+            if not shows_patch(current, body):
+                raise
+            return current
 
     async def _restore(self, calendar_id: str, event_id: str, frnr: int, body: dict[str, Any]) -> Any:
         try:

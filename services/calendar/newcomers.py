@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from services.calendar import notices
 from services.calendar.adoption import match
-from services.calendar.ids import linked_frnr, parse_event_id
+from services.calendar.ids import event_id, linked_frnr, parse_event_id
 from services.calendar.mappings import CalendarMapping, SourceSystem
 from services.calendar.plans import Plan, agreed, delete_event, insert_event, link_event, patch_event
 from services.calendar.rules import Facts, Read, create_plan, read_event, read_termin, update_advoware
@@ -50,7 +50,7 @@ def decide_newcomers(view: View, facts: Facts) -> Newcomers:
             _relink(view, facts, event, frnr, free, out)
         else:  # unlinked, or a copy of a mapped event (its link names another event's Termin)
             candidates.append((event, read_event(event)))
-    if not facts.adopted:
+    if facts.matching or not facts.adopted:
         candidates = _adopt(facts, candidates, free, out)
     for frnr, (termin, a) in sorted(free.items()):
         base = CalendarMapping(
@@ -75,8 +75,13 @@ def decide_newcomers(view: View, facts: Facts) -> Newcomers:
                 )
             )
             continue
+        # The intent names the event and the content inserted: after a process died behind the
+        # insert, an edit of either side is told from the other (never Advoware's text kept blindly).
+        intent = replace(base, google_event_id=event_id(frnr), **agreed(a.appointment))
         call = insert_event(facts.calendar_id, a.appointment, frnr, facts.kuerzel)
-        out.plans.append(Plan("insert_google", f"Termin {frnr}", base, (call,), agreed(a.appointment)))
+        out.plans.append(
+            Plan("insert_google", f"Termin {frnr}", intent, (call,), agreed(a.appointment), intent=True)
+        )
     for event, g in candidates:
         if g.appointment is not None and not view.window.contains(g.appointment):
             continue  # Google-side events outside the window the service does not map are ignored

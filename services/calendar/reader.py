@@ -75,11 +75,6 @@ async def read_employee(
     gone = missing(mappings, termine, window)
     limit = limit_for(len(mappings), limits.max_events, limits.max_percent)
     unconfirmed = frozenset(gone) if len(gone) > limit and not limits.allow_mass_changes else frozenset()
-    confirmed = {
-        frnr: await advoware.get_termin(frnr)
-        for frnr in to_confirm(mappings, termine, events, window)
-        if frnr not in unconfirmed
-    }
     fetched: dict[str, JsonDict | None] = {}
     instances: dict[str, list[JsonDict]] = {}
     if calendar_id is not None:
@@ -87,6 +82,12 @@ async def read_employee(
             fetched[event_id] = await _get_event(google, calendar_id, event_id)
         for event_id in series_to_list(mappings, termine, now):
             instances[event_id] = await _instances(google, calendar_id, event_id, window)
+    seen = [*events, *(e for e in fetched.values() if e is not None)]  # links of fetched events too
+    confirmed = {
+        frnr: await advoware.get_termin(frnr)
+        for frnr in to_confirm(mappings, termine, seen, window)
+        if frnr not in unconfirmed
+    }
     observed = Observed(mappings, termine, events, full, confirmed, unconfirmed, fetched, instances)
     return Reading(observed, token, expired)
 

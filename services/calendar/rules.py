@@ -11,8 +11,9 @@ sides (`view.py`); appointments no mapping knows yet are `newcomers.py`'s. The r
   GET by frNr decides: gone or another employee's → the event is deleted here; still this
   employee's but outside the window → kept.
 - An event deleted in Google: an Advoware-owned appointment is restored (PATCH back, or a new
-  `adv{frNr}r{n}`) and notified, or with `CALENDAR_GOOGLE_DELETES=propagate` deleted in
-  Advoware; a Google-owned one is deleted in Advoware.
+  `adv{frNr}r{n}`; a series with the occurrences its delete cancelled) and notified, or with
+  `CALENDAR_GOOGLE_DELETES=propagate` deleted in Advoware; a Google-owned one is deleted in
+  Advoware.
 - What Advoware cannot express (a Google rule, exceptions of a series): on an Advoware-owned
   appointment the Google change is reverted (a cancelled occurrence restored), one notice; on a
   Google-owned one nothing is written to Advoware, the mapping fails with the reason, one notice.
@@ -66,6 +67,7 @@ class Facts:
     recipient: str | None = None  # the employee's EspoCRM user, else the admin
     admin: str | None = None
     adopted: bool = True  # False: unlinked events of a found calendar wait for adopt --apply
+    matching: bool = False  # True: unlinked events are matched to Termine first (adoption)
     allow_mass_changes: bool = False
     max_events: int = 20
     max_percent: float = 25.0
@@ -201,9 +203,12 @@ class Pair:
         a_changed = a.fingerprint() != m.advoware_fingerprint
         g_changed = g is not None and (g.fp is None or g.fp != m.google_fingerprint)
         if a.series is not None:
-            found = exceptions(a, self.view.exceptions.get(str(m.google_event_id), {}).values())
+            # Instances follow Google's master: they are judged against it as it is now (a
+            # series moved as a whole on either side is no exception of itself).
+            series = g.appointment if g is not None and g.appointment is not None else a
+            found = exceptions(series, self.view.exceptions.get(str(m.google_event_id), {}).values())
             if found:
-                return self.series_exceptions(a, found, a_changed or g_changed)
+                return self.series_exceptions(a, found, a_changed, g if g_changed else None)
         if g is not None and g.appointment is None and g_changed:
             return self.not_expressible(a, str(g.reason))
         link_missing = self.event is not None and linked_frnr(self.event) != m.advoware_frnr
@@ -253,7 +258,11 @@ class Pair:
             stamp = str(m.google_etag or m.google_updated or "")
             notice = notices.restored(facts.kuerzel, self.ref, stamp, facts.to_notify, GOOGLE)
             call = restore_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel)
-            return self.plan("restore_google", [call, notice], on_success=agreed(a))
+            # Deleting a series cancels its stored instances with it (occurrences put back
+            # earlier among them); this listing is the only one that brings them.
+            found = exceptions(a, self.view.exceptions.get(str(m.google_event_id), {}).values())
+            puts, restores = self.put_backs(a, found)
+            return self.plan("restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores)
         actions: list[Action] = [delete_termin(self.frnr)]
         if a.fingerprint() != m.advoware_fingerprint:  # edited in Advoware meanwhile: that edit is lost
             contents = (a.fingerprint(), "deleted")
@@ -269,28 +278,50 @@ class Pair:
             return self.to_google(a, notice)
         return self.fail(reason, notices.manual(facts.kuerzel, self.ref, reason, self.key, facts.to_notify))
 
-    def series_exceptions(self, a: Appointment, found: list[tuple[JsonDict, str]], changed: bool) -> Plan:
+    def series_exceptions(
+        self, a: Appointment, found: list[tuple[JsonDict, str]], a_changed: bool, google: Read | None
+    ) -> Plan:
+        """Exceptions of a series: Google's series waits (failed, noticed); on Advoware's they are
+        put back (noticed). A change of the master itself that Advoware can hold, and the only
+        change since the last sync, reaches Advoware; otherwise the master shows Advoware's."""
         facts, m = self.facts, self.m
         reason = ", ".join(sorted({r for _, r in found}))
         if m.source_system != "advoware":
             return self.fail(
                 reason, notices.manual(facts.kuerzel, self.ref, reason, self.key, facts.to_notify)
             )
+        target = a
         actions: list[Action] = []
-        if changed:
+        if google is not None and google.appointment is not None and not a_changed:
+            target = google.appointment
+            actions.append(update_termin(self.frnr, target, facts.kuerzel))
+        elif a_changed or google is not None:
             actions.append(
                 patch_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel, None)
             )
-        restores = 0
-        for instance, why in found:
-            body = put_back(a, instance, self.frnr, facts.kuerzel)
-            if body is not None:
-                actions.append(put_occurrence(facts.calendar_id, str(instance["id"]), body))
-                restores += why == "cancelled occurrence"
+            if a_changed and google is not None and google.fp not in (None, a.fingerprint()):
+                contents = (a.fingerprint(), str(google.fp))  # both sides edited the series
+                actions.append(
+                    notices.conflict(facts.kuerzel, self.ref, "advoware", contents, facts.to_notify, GOOGLE)
+                )
+        puts, restores = self.put_backs(target, found)
+        actions += puts
         items = tuple(i for c in actions for i in getattr(c, "advances", {}))
         notice = notices.reverted(facts.kuerzel, self.ref, reason, self.key, facts.to_notify, GOOGLE)
         notice = replace(notice, requires=items)
-        return self.plan("revert_google", [*actions, notice], on_success=agreed(a), restores=restores)
+        return self.plan("revert_google", [*actions, notice], on_success=agreed(target), restores=restores)
+
+    def put_backs(self, series: Appointment, found: list[tuple[JsonDict, str]]) -> tuple[list[Action], int]:
+        """The PATCHes that put the `found` exceptions back as `series` has them, and how many of
+        them bring a cancelled occurrence back (creates, for the brake)."""
+        puts: list[Action] = []
+        restores = 0
+        for instance, why in found:
+            body = put_back(series, instance, self.frnr, self.facts.kuerzel)
+            if body is not None:
+                puts.append(put_occurrence(self.facts.calendar_id, str(instance["id"]), body))
+                restores += why == "cancelled occurrence"
+        return puts, restores
 
 
 def update_advoware(

@@ -167,7 +167,8 @@ class _Run:
             google, svc.advoware, k, calendar_id, state, mappings, window, self.now, limits,
             full=self.adopting is not None,
         )  # fmt: skip
-        decision = decide(reading.observed, self._facts(calendar_id or "", window, adopted))
+        matching = state.adopted_at is None or self.adopting is not None  # adoption, or `calendar adopt`
+        decision = decide(reading.observed, self._facts(calendar_id or "", window, adopted, matching))
         self.audit.update(_describe(decision, reading, window))
         outcome = EmployeeOutcome(k, "dry_run", decision, full=reading.observed.full)
         if self.dry_run:
@@ -195,7 +196,7 @@ class _Run:
         log.info("calendar %s: %s (%s; %d failed)", k, outcome.status, _kinds(outcome.done), outcome.failed)
         return outcome
 
-    def _facts(self, calendar_id: str, window: SyncWindow, adopted: bool) -> Facts:
+    def _facts(self, calendar_id: str, window: SyncWindow, adopted: bool, matching: bool) -> Facts:
         s = self.svc.settings
         return Facts(
             kuerzel=self.kuerzel,
@@ -207,6 +208,7 @@ class _Run:
             recipient=s.notify_users.get(self.kuerzel),
             admin=s.admin_user_id,
             adopted=adopted,
+            matching=matching,
             allow_mass_changes=self.allow,
             max_events=s.max_events,
             max_percent=s.max_percent,

@@ -23,13 +23,13 @@ instances of an open series (`instances`). `to_confirm`/`to_fetch`/`series_to_li
 | `seen` | in the listing, or fetched |
 | `unchanged` | an incremental listing did not bring it: as last synced |
 | `deleted` | `status: cancelled`, a 404 on GET, or missing from a full listing |
-| `none` | the mapping has no event yet (an Advoware Termin whose insert is pending) |
+| `none` | no event yet: none named, or an insert's intent names one never seen (insert pending) |
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -54,6 +54,24 @@ class Observed:
     unconfirmed: frozenset[int] = frozenset()
     fetched: Mapping[str, JsonDict | None] = field(default_factory=dict)
     instances: Mapping[str, Sequence[JsonDict]] = field(default_factory=dict)
+
+
+def with_landed_links(obs: Observed) -> Observed:
+    """An intent of a Google-born event (no frNr yet) whose event already carries a link: the
+    Termin POST and the link PATCH landed, the process died before the mapping was stored. The
+    mapping takes the linked frNr, so that Termin's edits and its delete are the mapped
+    appointment's — never a second POST."""
+    mapped = {m.advoware_frnr for m in obs.mappings if m.advoware_frnr is not None}
+    events = {e.get("id"): e for e in [*obs.events, *(e for e in obs.fetched.values() if e is not None)]}
+    mappings = []
+    for mapping in obs.mappings:
+        event = events.get(mapping.google_event_id) if mapping.advoware_frnr is None else None
+        frnr = linked_frnr(event) if event is not None else None
+        if frnr is not None and frnr not in mapped:
+            mapping = replace(mapping, advoware_frnr=frnr)
+            mapped.add(frnr)
+        mappings.append(mapping)
+    return replace(obs, mappings=tuple(mappings))
 
 
 def is_open(mapping: CalendarMapping, now: datetime) -> bool:
@@ -175,12 +193,17 @@ class View:
         event_id = mapping.google_event_id
         if not event_id:
             return "none", None
+        # An insert's intent whose event was never seen: a missing event was never made.
+        never_seen = (
+            mapping.status != "synced" and mapping.google_etag is None and mapping.google_updated is None
+        )
+        absent: EventState = "none" if never_seen else "deleted"
         if event_id in self.obs.fetched and self.obs.fetched[event_id] is None:
-            return "deleted", None
+            return absent, None
         event = self.events.get(event_id)
         if event is not None:
             return ("deleted", event) if event.get("status") == "cancelled" else ("seen", event)
-        return ("deleted", None) if self.obs.full else ("unchanged", None)
+        return (absent, None) if self.obs.full else ("unchanged", None)
 
     def unmapped_termine(self) -> list[JsonDict]:
         return [t for f, t in sorted(self.termine.items()) if f not in self.by_frnr]

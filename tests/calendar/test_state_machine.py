@@ -103,6 +103,9 @@ class Pair:
     frozen: bool = False  # Google's series with an exception: it waits, by design
     since: int = 0  # the step of the first edit since the last agreement
     reverted_due: bool = False  # an exception on Advoware's series: it must be put back
+    # ... and then the whole series was deleted in Google, which cancels its exceptions with it:
+    # the restore puts the series back whole, noticed as restored (no revert notice needed).
+    restored_whole: bool = False
     done: bool = False  # deleted on both sides
 
 
@@ -219,6 +222,7 @@ class CalendarMachine(RuleBasedStateMachine):
         assert event is not None
         self._run(self.google.delete_event(self.calendar, event["id"]))
         pair.g_edits.append(DELETED)
+        pair.restored_whole = pair.reverted_due and pair.series and pair.owner == "advoware"
 
     @rule(data=st.data(), cancel=st.booleans())
     def google_exception(self, data: st.DataObject, cancel: bool) -> None:
@@ -407,7 +411,10 @@ class CalendarMachine(RuleBasedStateMachine):
             assert pair.done or (not pair.a_edits and not pair.g_edits), f"never agreed: {pair}"
             if pair.reverted_due and not pair.done:
                 master = self.event_of(pair, events)
-                assert master is not None and self._notified(pair, "change_reverted"), pair
+                noticed = self._notified(pair, "change_reverted") or (
+                    pair.restored_whole and self._notified(pair, "event_restored")
+                )
+                assert master is not None and noticed, pair
                 instances = self._run(
                     self.google.list_instances(self.calendar, master["id"], show_deleted=True)
                 )

@@ -12,6 +12,7 @@ import pytest
 
 from tests.calendar.conftest import SB_USER, CalEnv
 from tests.calendar.test_mapping_over_http import CASES
+from tests.clients.conftest import set_faults
 
 pytestmark = pytest.mark.timeout(60)
 SB = "sb@kanzlei.example"
@@ -188,6 +189,51 @@ async def test_advoware_owned_series_exceptions_in_google_are_put_back(cal: CalE
     await assert_quiet(cal)  # the echo of the put-back instances asks for nothing
 
 
+async def test_a_master_edit_beside_an_exception_on_advowares_series_reaches_advoware(cal: CalEnv) -> None:
+    """Found by the long state machine: one occurrence of Advoware's series moved in Google and
+    the series' subject edited there too. The moved occurrence is put back (noticed); the
+    subject is a change Advoware can hold and the only one since the last sync: it reaches
+    Advoware instead of being reverted with the occurrence."""
+    frnr = await cal.termin(**CASES["weekly across March"])
+    await cal.sync()
+    calendar, master_id = await cal.calendar_id(), f"adv{frnr}"
+    google = cal.owner.delegate(SB)
+    instances = await google.list_instances(calendar, master_id)
+    day = instances[1]["start"]["dateTime"][:10]
+    moved = {"start": {"dateTime": f"{day}T18:00:00", "timeZone": "Europe/Berlin"},
+             "end": {"dateTime": f"{day}T19:00:00", "timeZone": "Europe/Berlin"}}  # fmt: skip
+    await google.patch_event(calendar, instances[1]["id"], moved)
+    await google.patch_event(calendar, master_id, {"summary": "Jour fixe"})
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[master_id]["summary"] == "Jour fixe"
+    after = await google.list_instances(calendar, master_id, show_deleted=True)
+    assert all(i["start"]["dateTime"][11:16] == "10:00" and i["summary"] == "Jour fixe" for i in after)
+    assert len(await cal.notices("change_reverted")) == 1 and await cal.notices("conflict") == []
+    await assert_quiet(cal)
+
+
+async def test_both_sides_edited_a_series_with_an_exception_advoware_wins_with_a_conflict_notice(
+    cal: CalEnv,
+) -> None:
+    """Found by the long state machine: besides the reverted occurrence, an edit of Advoware's
+    series on both sides is a conflict like any other (owner wins, one notice)."""
+    frnr = await cal.termin(**CASES["weekly across March"])
+    await cal.sync()
+    calendar, master_id = await cal.calendar_id(), f"adv{frnr}"
+    google = cal.owner.delegate(SB)
+    instances = await google.list_instances(calendar, master_id)
+    await google.delete_event(calendar, instances[1]["id"])
+    await google.patch_event(calendar, master_id, {"summary": "Google-Fassung"})
+    await cal.advoware.update_termin(frnr, {"text": "Advoware-Fassung"})
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[master_id]["summary"] == "Advoware-Fassung"
+    (notice,) = await cal.notices("conflict")
+    assert notice["userId"] == SB_USER and len(await cal.notices("change_reverted")) == 1
+    await assert_quiet(cal)
+
+
 @pytest.mark.parametrize("owner", ["advoware", "google"])
 async def test_an_occurrence_changed_alone_is_seen_though_the_listing_lacks_its_master(
     cal: CalEnv, owner: str
@@ -221,3 +267,62 @@ async def test_an_occurrence_changed_alone_is_seen_though_the_listing_lacks_its_
         assert mapping.status == "failed" and "moved occurrence" in str(mapping.failure_reason)
         assert len(await cal.notices("manual_action")) == 1
     assert list(await cal.events()) == [master_id] and list(cal.termine()) == [frnr]
+
+
+@pytest.mark.parametrize("side", ["google", "advoware"])
+async def test_a_series_moved_as_a_whole_is_no_exception_of_itself(cal: CalEnv, side: str) -> None:
+    """Found by the state machine: a Google-owned series is moved as a whole on one side and the
+    write to the other side fails, so its mapping is open and the next run reads its instances.
+    They follow Google's master; compared with Advoware's times they were taken for moved
+    occurrences and the mapping failed for good."""
+    calendar, master_id, frnr = await google_series(cal)
+    google = cal.owner.delegate(SB)
+    if side == "google":
+        moved = {"start": {"dateTime": "2026-03-16T12:00:00", "timeZone": "Europe/Berlin"},
+                 "end": {"dateTime": "2026-03-16T13:30:00", "timeZone": "Europe/Berlin"}}  # fmt: skip
+        await google.patch_event(calendar, master_id, moved)
+        root, fault = cal.advo_sim.url.rstrip("/"), {"method": "PUT", "route": "*/Termine/*", "status": 503}
+    else:
+        await cal.advoware.update_termin(frnr, {"uhrzeitVon": "12:00:00", "uhrzeitBis": "13:30:00"})
+        root, fault = cal.google_sim.root, {"method": "PATCH", "route": "*/events/*", "status": 503}
+    await set_faults(root, fault)
+    assert (await cal.sync()).failed == 1  # the mapping failed: open at its retry time
+    await set_faults(root)
+    cal.clock.advance(hours=1)
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    (mapping,) = await cal.mappings()
+    assert mapping.status == "synced", mapping.failure_reason
+    assert await cal.notices("manual_action") == []
+    (termin,) = cal.termine().values()
+    event = (await cal.events())[master_id]
+    assert termin["uhrzeitVon"].startswith("12:00") and termin["uhrzeitBis"].startswith("13:30")
+    assert event["start"]["dateTime"].startswith("2026-03-16T12:00")
+    instances = await google.list_instances(calendar, master_id, show_deleted=True)
+    assert len(instances) == 5 and all(i["start"]["dateTime"][11:16] == "12:00" for i in instances)
+
+
+async def test_a_deleted_advoware_series_is_restored_with_the_occurrences_its_delete_cancelled(
+    cal: CalEnv,
+) -> None:
+    """Found by the long state machine: an occurrence of Advoware's series, once put back, is a
+    stored instance; deleting the series in Google cancels it with the series. The restore put
+    back the master only, and the next incremental listing no longer brought the cancelled
+    occurrence: the series stayed without it for good."""
+    frnr = await cal.termin(**CASES["weekly across March"])
+    await cal.sync()
+    calendar, master_id = await cal.calendar_id(), f"adv{frnr}"
+    google = cal.owner.delegate(SB)
+    first = (await google.list_instances(calendar, master_id))[1]["id"]
+    await google.delete_event(calendar, first)
+    assert (await cal.sync()).done == {"revert_google": 1}  # put back: now a stored instance
+    await google.delete_event(calendar, master_id)  # the whole series, in Google
+    assert (await cal.sync()).done == {"restore_google": 1}
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    instances = await google.list_instances(calendar, master_id, show_deleted=True)
+    assert len(instances) == 5 and all(i["status"] == "confirmed" for i in instances), [
+        (i["id"], i["status"]) for i in instances
+    ]
+    assert len(await cal.notices("event_restored")) == 1
+    await assert_quiet(cal)

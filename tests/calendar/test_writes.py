@@ -170,10 +170,9 @@ async def test_the_write_succeeds_but_its_answer_is_lost(cal: CalEnv, name: str)
     await assert_consistent(cal)
 
 
-@pytest.mark.parametrize("name", list(WRITES))
-async def test_the_process_dies_right_after_the_write(cal: CalEnv, name: str) -> None:
-    write = WRITES[name]
-    await write.setup(cal)
+async def die_after(cal: CalEnv, write: Write) -> None:
+    """A sync killed right after `write` landed: nothing after it ran (no mapping saved, no
+    token advanced)."""
     sim = cal.google_sim if write.sim == "google" else cal.advo_sim
     rule = {
         "method": write.method,
@@ -190,11 +189,36 @@ async def test_the_process_dies_right_after_the_write(cal: CalEnv, name: str) ->
         await asyncio.sleep(0.01)
     assert not run.done(), "the write was never made"
     await asyncio.sleep(0.05)
-    run.cancel()  # killed: nothing after the write ran (no mapping saved, no token advanced)
+    run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
     cal.lock.held.clear()  # a dead process releases nothing; its lock would expire
+    await set_faults(root(cal, write.sim))
+
+
+@pytest.mark.parametrize("name", list(WRITES))
+async def test_the_process_dies_right_after_the_write(cal: CalEnv, name: str) -> None:
+    write = WRITES[name]
+    await write.setup(cal)
+    await die_after(cal, write)
     await assert_consistent(cal)
+
+
+async def test_a_termin_deleted_after_a_crash_behind_its_link_is_not_posted_again(cal: CalEnv) -> None:
+    """A Google-born event: Termin POSTed, link PATCHed, then the process died before storing
+    the mapping (still the intent). The Termin is deleted in Advoware before the next run: the
+    event's link names it, so the delete reaches Google — the event is not POSTed a second time
+    (found by the state machine)."""
+    await new_google_event(cal)
+    await die_after(cal, WRITES["link event"])
+    ((frnr, _),) = cal.termine().items()
+    (event,) = (await cal.events()).values()
+    assert event["extendedProperties"]["private"]["advowareFrNr"] == str(frnr)
+    await cal.advoware.delete_termin(frnr)
+    await cal.converge()
+    assert cal.termine() == {} and await cal.events() == {} and await cal.mappings() == []
+    cal.reset_counters()
+    assert (await cal.sync()).status == "noop" and cal.writes() == 0
 
 
 @pytest.mark.parametrize("name", list(WRITES))
@@ -212,3 +236,41 @@ async def test_the_same_changes_arrive_twice(cal: CalEnv, name: str) -> None:
     again = await cal.sync()
     assert again.status == "noop" and cal.writes() == 0, (again.status, again.done)
     await assert_consistent(cal)
+
+
+async def test_a_google_edit_after_a_crash_behind_an_insert_reaches_advoware(cal: CalEnv) -> None:
+    """A Termin's event inserted, then the process died before storing the mapping. The employee
+    edits the event before the next run: his edit is the only change since the insert, so it
+    reaches Advoware — it is not overwritten with the Termin's older text (found by the long
+    state machine)."""
+    await new_termin(cal)
+    await die_after(cal, WRITES["insert event"])
+    ((frnr, _),) = cal.termine().items()
+    await cal.owner.delegate(SB).patch_event(
+        await cal.calendar_id(), f"adv{frnr}", {"summary": "Google-Fassung"}
+    )
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[f"adv{frnr}"]["summary"] == "Google-Fassung"
+    assert await cal.notices("conflict") == []
+
+
+async def test_a_conflict_resolved_by_a_patch_whose_answer_is_lost_is_still_noticed(cal: CalEnv) -> None:
+    """Found by the long state machine: both sides edited Advoware's appointment; the PATCH with
+    the etag as seen landed, its answer was lost, and the client's retry met our own write's new
+    etag (412). The run failed, the next one found both sides alike: the conflict went unnoticed.
+    A 412 on a retry whose event already shows the patch is the write having applied."""
+    frnr = await synced_termin(cal)
+    calendar = await cal.calendar_id()
+    await cal.owner.delegate(SB).patch_event(calendar, f"adv{frnr}", {"summary": "Google-Fassung"})
+    await cal.advoware.update_termin(frnr, {"text": "Advoware-Fassung"})
+    rule = {"method": "PATCH", "route": "*/events/*", "status": 503, "after_write": True, "count": 1}
+    await set_faults(cal.google_sim.root, rule)
+    outcome = await cal.sync()
+    assert outcome.done == {"update_google": 1} and outcome.failed == 0, (outcome.done, outcome.error)
+    assert (await cal.events())[f"adv{frnr}"]["summary"] == "Advoware-Fassung"
+    (notice,) = await cal.notices("conflict")
+    assert notice["data"]["frnr"] == frnr
+    (mapping,) = await cal.mappings()
+    assert mapping.status == "synced"
+    assert (await cal.sync()).status == "noop"
