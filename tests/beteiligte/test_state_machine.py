@@ -38,8 +38,9 @@ from services.beteiligte.service import BeteiligteSyncService
 from services.db import open_database
 from services.sync.policy import RetryPolicy
 from tests.beteiligte.fakes import Crash
-from tests.beteiligte.world import START, ServiceWorld, profile_settings
+from tests.beteiligte.world import START, ServiceWorld
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock
+from tests.fixtures.machines import log_steps, profile_settings
 
 MISSING = object()
 SYNCED = frozenset({"created", "synced", "bookkeeping", "noop"})
@@ -337,9 +338,7 @@ class PartySyncMachine(RuleBasedStateMachine, ServiceWorld):
     # -- the end --------------------------------------------------------------------------------
 
     def teardown(self) -> None:
-        if STEP_LOG:  # the long profile's step count (README): one line per run
-            with open(STEP_LOG, "a", encoding="utf-8") as log:
-                log.write(f"{self.steps_run}\n")
+        log_steps("PARTY_MACHINE_STEP_LOG", self.steps_run)
         try:
             self._converge_and_check()
         finally:
@@ -425,7 +424,6 @@ class PartySyncMachine(RuleBasedStateMachine, ServiceWorld):
 
 
 RUNS = int(os.environ.get("PARTY_MACHINE_RUNS") or 0)  # bounds a long run to the time at hand
-STEP_LOG = os.environ.get("PARTY_MACHINE_STEP_LOG")
 PartySyncMachine.TestCase.settings = profile_settings(ci=(150, 40), long=(RUNS or 1000, 100))
 TestPartySyncMachine = PartySyncMachine.TestCase
 

@@ -11,8 +11,6 @@ import tempfile
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import settings
-
 from services.beteiligte.ports import SyncSettings
 from services.beteiligte.service import BeteiligteSyncService
 from services.db import open_database
@@ -21,20 +19,6 @@ from tests.beteiligte.fakes import FakeAdvoware, FakeEspo, Faults
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-
-
-def profile_settings(ci: tuple[int, int], long: tuple[int, int]) -> settings:
-    """(runs, steps per run): `ci` bounded and derandomized (the default), `long` random
-    (HYPOTHESIS_PROFILE=long; the README has the command)."""
-    runs, steps = long if PROFILE == "long" else ci
-    return settings(
-        max_examples=runs,
-        stateful_step_count=steps,
-        deadline=None,
-        derandomize=PROFILE != "long",
-        report_multiple_bugs=False,
-    )
 
 
 class ServiceWorld:

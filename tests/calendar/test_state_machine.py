@@ -43,6 +43,7 @@ from services.calendar.series import exceptions
 from services.calendar.termin_mapping import from_termin
 from tests.calendar.conftest import CalEnv, calendar_env, make_settings
 from tests.clients.conftest import set_faults
+from tests.fixtures.machines import log_steps, profile_settings
 
 pytestmark = pytest.mark.timeout(900)
 SB = "sb@kanzlei.example"
@@ -385,9 +386,7 @@ class CalendarMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            if STEP_LOG:
-                with open(STEP_LOG, "a", encoding="utf-8") as log:
-                    log.write(f"{self.steps - 1}\n")
+            log_steps("CALENDAR_MACHINE_STEP_LOG", self.steps - 1)
             self._converge_and_check()
         finally:
             self._run(self.stack.aclose())
@@ -462,14 +461,5 @@ def _props(event: Any) -> dict[str, Any]:
     return {"extendedProperties": event.fields.get("extendedProperties") or {}}
 
 
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-STEPS = {"ci": (20, 30), "long": (250, 60)}.get(PROFILE, (20, 30))
-STEP_LOG = os.environ.get("CALENDAR_MACHINE_STEP_LOG")
-CalendarMachine.TestCase.settings = settings(
-    max_examples=STEPS[0],
-    stateful_step_count=STEPS[1],
-    deadline=None,
-    derandomize=PROFILE != "long",
-    report_multiple_bugs=False,
-)
+CalendarMachine.TestCase.settings = profile_settings(ci=(20, 30), long=(250, 60))
 TestCalendarMachine = CalendarMachine.TestCase

@@ -40,8 +40,9 @@ from services.beteiligte.service import BeteiligteSyncService
 from services.db import open_database
 from services.sync.policy import RetryPolicy
 from tests.beteiligte.fakes import Crash
-from tests.beteiligte.world import START, ServiceWorld, profile_settings
+from tests.beteiligte.world import START, ServiceWorld
 from tests.beteiligte_service.conftest import FakeClock, MemoryLock
+from tests.fixtures.machines import log_steps, profile_settings
 
 EMAILS = ["a@x.de", "b@x.de", "c@x.de", "C@X.de", "d@x.de"]
 BAD = "kein-at"  # an Advoware e-mail EspoCRM would refuse
@@ -471,9 +472,7 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
     # -- the end --------------------------------------------------------------------------------
 
     def teardown(self) -> None:
-        if STEP_LOG:
-            with open(STEP_LOG, "a", encoding="utf-8") as log:
-                log.write(f"{self.step_no}\n")
+        log_steps("KOMM_MACHINE_STEP_LOG", self.step_no)
         try:
             if self.pid:
                 self._converge_and_check()
@@ -552,6 +551,5 @@ def _undone(edits: list[tuple[int, str, bool]]) -> bool:
     return edits[0][1] != "advo+" and edits[-1][2] != edits[0][2]
 
 
-STEP_LOG = os.environ.get("KOMM_MACHINE_STEP_LOG")
 KommunikationMachine.TestCase.settings = profile_settings(ci=(60, 40), long=(400, 60))
 TestKommunikationMachine = KommunikationMachine.TestCase
