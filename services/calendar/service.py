@@ -36,7 +36,7 @@ from services.clients.calls import CallLog, count_calls
 from services.clients.errors import QuotaExceeded
 from services.db import AuditEntry, AuditRecord, utc_now
 from services.sync import audit
-from services.sync.locking import LockHeld, LockLost, locked, wait_delay
+from services.sync.locking import Busy, Held, LockLost, under_lock
 from services.sync.notify import deliver, to_outbox
 
 log = logging.getLogger("bitbylaw.calendar")
@@ -91,15 +91,15 @@ class CalendarSyncService:
         run.progress = progress
         if dry_run:
             return await run.go()
-        s = self.settings
-        try:
-            async with locked(self.lock, self.lock_key(kuerzel), s.lock_ttl_s) as held:
-                run.guard = held.check
-                return await run.audited()
-        except (LockHeld, LockLost) as exc:
-            delay = wait_delay(waits, s.lock_retry_initial_s, s.lock_retry_max_s)
-            log.info("calendar %s %s; retry in %.1fs", kuerzel, type(exc).__name__, delay)
-            return EmployeeOutcome(kuerzel, "locked", retry_in=delay)
+
+        async def flow(held: Held) -> EmployeeOutcome:
+            run.guard = held.check
+            return await run.audited()
+
+        outcome = await under_lock(self.lock, self.lock_key(kuerzel), self.settings, waits, flow)
+        if isinstance(outcome, Busy):
+            return EmployeeOutcome(kuerzel, "locked", retry_in=outcome.retry_in)
+        return outcome
 
     async def deliver_notifications(self) -> int:
         """Send what earlier runs queued but could not send (EspoCRM was down)."""
