@@ -175,7 +175,7 @@ def _entries_ahead(decision: PartyDecision) -> dict[str, Any]:
     children = decision.children
     if decision.old_snapshot is None or not decision.record.get("betnr") or children is None:
         return {}
-    return in_flight(children.komm.calls, children.komm.espo_advances)
+    return in_flight(children.komm.calls, children.komm.espo_advances, _stamp(decision.actions))
 
 
 def _entry_write_in_doubt(decision: PartyDecision, applied: Applied) -> dict[str, Any] | None:
@@ -187,7 +187,7 @@ def _entry_write_in_doubt(decision: PartyDecision, applied: Applied) -> dict[str
     if isinstance(failure.action, Call):
         return in_flight([failure.action], {}) or None
     if failure.action.ref == (ENTITY, str(decision.record["id"])):
-        return in_flight([], decision.children.komm.espo_advances) or None
+        return in_flight([], decision.children.komm.espo_advances, _stamp((failure.action,))) or None
     return None
 
 
@@ -221,9 +221,16 @@ def still_in_flight(applied: Applied) -> dict[str, Any] | None:
 
 
 def _stamp(actions: Sequence[Action]) -> str | None:
-    """The stamp the run's EspoCRM write carries: whether the record holds it tells whether the
-    write landed (`inflight.py`)."""
-    return next((a.fields[STAMP] for a in actions if isinstance(a, Patch) and STAMP in a.fields), None)
+    """The stamp the party's EspoCRM write carries: whether the record holds it tells whether
+    the write landed (`inflight.py`). An address's write carries a stamp of its own record."""
+    return next(
+        (
+            a.fields[STAMP]
+            for a in actions
+            if isinstance(a, Patch) and a.entity == ENTITY and STAMP in a.fields
+        ),
+        None,
+    )
 
 
 def held_notices(decision: PartyDecision, applied: Applied) -> tuple[list[Notify], list[Notify]]:

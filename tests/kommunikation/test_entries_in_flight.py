@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.beteiligte.kommunikation.state import IN_FLIGHT
+from services.beteiligte.kommunikation.read import Row
+from services.beteiligte.kommunikation.state import IN_FLIGHT, in_flight, landed
 from tests.beteiligte.fakes import Crash
 from tests.beteiligte.world import ServiceWorld
 
@@ -142,18 +143,57 @@ def test_a_lost_post_answer_then_the_entry_emptied_in_advoware_removes_the_item(
     assert [e["tlf"] for e in world.advo.parties[world.betnr]["kommunikation"] if e["kommKz"] == 1] == [""]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: an EspoCRM set write that landed unanswered is confirmed by EspoCRM's content "
-    "only; a user who edits that item back before the next run is taken for 'not landed', and "
-    "the Advoware value is pulled again (needs EspoCRM's modifiedAt stamp in the writes in flight)",
-)
-def test_a_landed_espocrm_write_then_the_user_reverts_the_item(world: World) -> None:
+@pytest.mark.parametrize("how", ["after", "crash"])
+def test_a_landed_espocrm_write_then_the_user_reverts_the_item(world: World, how: str) -> None:
+    # a desktop edit a → b; the party's EspoCRM write carrying b (and the stamp) lands, its
+    # answer is lost (or the process dies); then the EspoCRM user changes the item back to a.
+    # EspoCRM's content alone cannot tell this from a write that never landed: the stamp can.
     entry = world.advo.parties[world.betnr]["kommunikation"][0]
-    world.advo.desktop_entry_edit(world.betnr, entry["id"], {"tlf": "b@x.de"})  # a desktop edit
-    world.faults.armed["espo"] = "after"  # the EspoCRM write carrying b@x.de lands, unanswered
-    assert world.sync().status == "failed"
-    assert world.emails() == ["b@x.de"]
+    world.advo.desktop_entry_edit(world.betnr, entry["id"], {"tlf": "b@x.de"})
+    world.faults.armed["espo"] = how
+    try:
+        assert world.sync().status == "failed"
+    except Crash:
+        pass
+    assert world.emails() == ["b@x.de"] and IN_FLIGHT in world.snapshot()
     world.espo.user_update(world.pid, {"emailAddressData": [{"emailAddress": "a@x.de", "primary": True}]})
-    world.sync()
-    assert world.emails() == ["a@x.de"] and world.advo_emails() == ["a@x.de"]  # the user's edit wins
+    assert world.sync().status == "synced"
+    assert world.emails() == ["a@x.de"] and world.advo_emails() == ["a@x.de"]  # the user's edit won
+    assert IN_FLIGHT not in world.snapshot()
+    assert not [n for n in world.espo.notices if n.get("kind") == "conflict"]  # one edit after another
+    writes = world.espo.writes + world.advo.writes
+    assert world.sync().status in ("noop", "bookkeeping") and world.espo.writes + world.advo.writes == writes
+
+
+# -- the rule itself (pure) ---------------------------------------------------------------------
+
+A, B = Row(7, 4, "a@x.de", None, True), Row(7, 4, "b@x.de", None, True)
+WRITE = in_flight([], {"komm.7": B.to_json()}, "2026-01-02 10:00:00")
+
+
+@pytest.mark.parametrize(
+    ("stamp", "holds", "expected"),
+    [
+        ("2026-01-02 10:00:00", "b@x.de", B),  # landed, unchanged since
+        ("2026-01-02 10:00:00", "a@x.de", B),  # landed, then the user changed it back: an edit
+        ("2026-01-02 09:00:00", "b@x.de", A),  # never landed; the user typed the same value
+        ("2026-01-02 09:00:00", "a@x.de", A),  # never landed
+    ],
+)
+def test_an_espocrm_write_in_flight_landed_exactly_when_the_record_holds_its_stamp(
+    stamp: str, holds: str, expected: Row
+) -> None:
+    record = {"advowareLastSync": stamp, "emailAddressData": [{"emailAddress": holds, "primary": True}]}
+    assert WRITE["stamp"] == "2026-01-02 10:00:00"
+    assert landed([A], [{"id": 7, "tlf": "b@x.de", "kommKz": 4}], record, WRITE) == [expected]
+
+
+def test_an_espocrm_write_without_a_stamp_counts_where_espocrm_holds_its_items() -> None:
+    unstamped = in_flight([], {"komm.7": B.to_json()})  # a one-way run writes no bookkeeping
+    assert "stamp" not in unstamped
+    entries = [{"id": 7, "tlf": "b@x.de", "kommKz": 4}]
+    holding = {"emailAddressData": [{"emailAddress": "b@x.de", "primary": True}]}
+    assert landed([A], entries, holding, unstamped) == [B]
+    assert landed(
+        [A], entries, {"emailAddressData": [{"emailAddress": "a@x.de", "primary": True}]}, unstamped
+    ) == [A]

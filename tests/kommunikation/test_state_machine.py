@@ -55,9 +55,8 @@ STREETS = ["Hauptstr. 1", "Ring 5", "Domplatz 2", "Lager 3"]
 TOWNS = ["Köln", "Bonn", "Hürth"]
 SETS = {"email": "emailAddressData", "phone": "phoneNumberData"}
 KEYS = {"email": "emailAddress", "phone": "phoneNumber"}
-# "espo" (the party's EspoCRM write answered with a 5xx after it landed) is left out until entries
-# get writes in flight like the party fields: a later Advoware delete of an entry that write
-# carried is undone (found by this machine; see the closing note of issue 11).
+# "espo": the party's EspoCRM write (carrying the sets); the others: entry and address writes,
+# CAdressen create and delete.
 FAULT_KINDS = ["espo", "KPUT", "KPOST", "APUT", "APOST", "espo_create", "espo_delete"]
 SYNCED = frozenset({"created", "synced", "bookkeeping", "noop"})
 

@@ -10,6 +10,8 @@ from typing import Any
 from services.beteiligte.kommunikation.kinds import type_for_kind
 from services.beteiligte.kommunikation.marker import parse
 from services.beteiligte.kommunikation.read import Row, read_items
+from services.sync.espotime import parse_espo_datetime
+from services.sync.policy import STAMP
 
 PREFIX = "komm."
 
@@ -34,17 +36,22 @@ def next_rows(
 # A run stores, before it writes, the rows its entry PUTs and its EspoCRM set write will make
 # true; a run that stopped after one of them landed (a crash, or a write whose answer was lost)
 # leaves them in the snapshot. The next run learns each write the world shows landed — Advoware's
-# entry holds the value PUT, EspoCRM's set holds the item written — so the service's own write
-# is never taken for a user's edit (which would undo a later EspoCRM edit, or re-create an entry
-# a desktop user deleted). A row both writes name needs both to have landed. POSTs need none: a
-# lost one is found by its marker.
+# entry holds the value PUT; the EspoCRM record holds the stamp its write carried (`inflight.py`:
+# the stamp travels in the same write as the sets), else, for a write without one (a one-way
+# run), EspoCRM's set holds the item written — so the service's own write is never taken for a
+# user's edit (which would undo a later edit, or re-create an entry a desktop user deleted), and
+# a user's edit after a landed write is an edit even when it restores the old value. A row both
+# writes name needs both to have landed. POSTs need none: a lost one is found by its marker.
 IN_FLIGHT = "kommInFlight"
 PUT_OP, POST_OP = "update_entry", "create_entry"
 
 
-def in_flight(calls: Sequence[Any], espo_advances: Mapping[str, Any]) -> dict[str, Any]:
+def in_flight(
+    calls: Sequence[Any], espo_advances: Mapping[str, Any], stamp: str | None = None
+) -> dict[str, Any]:
     """{"advoware": entry id → the value PUT and the rows it makes true, "espocrm": the rows
-    the party's EspoCRM write makes true}; empty parts left out."""
+    the party's EspoCRM write makes true, "stamp": the stamp that write carries}; empty parts
+    left out."""
     puts = {
         str(c.target): {"tlf": str((c.body or {}).get("tlf") or ""), "advances": dict(c.advances)}
         for c in calls
@@ -56,14 +63,16 @@ def in_flight(calls: Sequence[Any], espo_advances: Mapping[str, Any]) -> dict[st
         if c.op == POST_OP
     ]
     espo = {k: v for k, v in espo_advances.items() if k[len(PREFIX) :].isdigit()}
-    return {k: v for k, v in (("advoware", puts), ("posts", posts), ("espocrm", espo)) if v}
+    parts = (("advoware", puts), ("posts", posts), ("espocrm", espo), ("stamp", stamp if espo else None))
+    return {k: v for k, v in parts if v}
 
 
 def landed(
     rows: Sequence[Row], raw_entries: Sequence[Mapping[str, Any]], record: Mapping[str, Any], flight: Any
 ) -> list[Row]:
     """`rows` with the writes in flight that landed applied; the others are left as stored (they
-    never landed, or a user changed the entry since: an edit like any other)."""
+    never landed, or — for a PUT, or an EspoCRM write without a stamp — a user changed the entry
+    since: an edit like any other). `record`: the EspoCRM record as read now."""
     if not flight:
         return list(rows)
     holds = {int(e["id"]): str(e.get("tlf") or "").strip() for e in raw_entries}
@@ -77,8 +86,13 @@ def landed(
             else:
                 refuted.add(key)
     old = {r.id: r for r in rows}
+    stamp = flight.get("stamp")
     for key, row in (flight.get("espocrm") or {}).items():
-        if _in_espocrm(record, row, old.get(int(key[len(PREFIX) :]))):
+        if stamp is not None:
+            ok = parse_espo_datetime(record.get(STAMP)) == parse_espo_datetime(stamp)
+        else:
+            ok = _in_espocrm(record, row, old.get(int(key[len(PREFIX) :])))
+        if ok:
             confirmed[key] = row
         else:
             refuted.add(key)
