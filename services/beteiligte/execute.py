@@ -200,7 +200,20 @@ async def _store_ahead(
     snapshot = {**old, "party": party, **({INFLIGHT: ahead} if ahead else {})}
     if entries := _entries_ahead(decision):
         snapshot[KOMM_IN_FLIGHT] = entries
+    if held := held_ahead(decision):
+        snapshot[HELD] = held
     await deps.db.save_snapshot(run_.entity_id, int(decision.record["betnr"]), snapshot)
+
+
+def held_ahead(decision: PartyDecision) -> list[dict[str, Any]]:
+    """The held notices with this run's conflict notices added: a process that dies after the
+    resolving write landed (before it sent them) leaves them held, and the next run — which no
+    longer sees the conflict — sends them (`held_notices`); one that sees it again sends its own
+    when it resolves it. A run that ends stores what it actually holds."""
+    held = list((decision.old_snapshot or {}).get(HELD) or [])
+    keys = {n["key"] for n in held}
+    planned = [a for a in decision.actions if isinstance(a, Notify) and a.kind == "conflict" and a.requires]
+    return held + [dataclasses.asdict(n) for n in planned if n.key not in keys]
 
 
 def still_in_flight(applied: Applied) -> dict[str, Any] | None:

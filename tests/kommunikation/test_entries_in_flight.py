@@ -165,6 +165,27 @@ def test_a_landed_espocrm_write_then_the_user_reverts_the_item(world: World, how
     assert world.sync().status in ("noop", "bookkeeping") and world.espo.writes + world.advo.writes == writes
 
 
+@pytest.mark.parametrize("kind", ["KPUT", "espo"])
+def test_a_crash_after_the_write_that_resolved_a_conflict_still_sends_its_notice(
+    world: World, kind: str
+) -> None:
+    # both sides changed the e-mail since they last agreed: EspoCRM's c@x.de wins; the process
+    # dies right after the entry PUT (or the EspoCRM write after it) landed, before the notice
+    # went out; the next run no longer sees a conflict — it must send the notice, once
+    entry = world.advo.parties[world.betnr]["kommunikation"][0]
+    world.advo.desktop_entry_edit(world.betnr, entry["id"], {"tlf": "b@x.de"})
+    world.espo.user_update(world.pid, {"emailAddressData": [{"emailAddress": "c@x.de", "primary": True}]})
+    world.faults.armed[kind] = "crash"
+    with pytest.raises(Crash):
+        world.sync()
+    assert world.advo_emails() == ["c@x.de"] and not world.espo.notices
+    assert world.sync().status in ("synced", "bookkeeping", "noop")  # nothing left to write
+    assert world.emails() == ["c@x.de"] and world.advo_emails() == ["c@x.de"]
+    assert [n.get("kind") for n in world.espo.notices] == ["conflict"]
+    assert world.sync().status in ("noop", "bookkeeping") and len(world.espo.notices) == 1
+    assert not world.snapshot().get("heldNotices")
+
+
 # -- the rule itself (pure) ---------------------------------------------------------------------
 
 A, B = Row(7, 4, "a@x.de", None, True), Row(7, 4, "b@x.de", None, True)

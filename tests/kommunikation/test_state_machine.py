@@ -381,6 +381,8 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
             self.unknown_runs.append(self.step_no)
         if direction == "to_advoware":  # the operator chose to revert Advoware's edits
             for key in list(self.edits):  # (a second entry of a value is left alone, §2)
+                if key in equal_before:
+                    continue  # nothing to revert: the edit reached EspoCRM (a to_espocrm run)
                 kept = self._second_entry_holds(key)
                 self.edits[key] = [e for e in self.edits[key] if e[1] == "espo" or (e[1] == "advo+" and kept)]
         stored = self._run(self.db.get_snapshot(self.pid)) != before_snapshot
