@@ -8,7 +8,7 @@ The simulators run in their own process, so this process's CPU time is the servi
 call wait that long before it is served (the simulators' `/_admin/faults` latency).
 
 1. First sync: N parties seeded in EspoCRM as `pending_sync`, each with its e-mail and phone
-   sets and 1–2 linked `CAdressen`, one sync_check job each, consumed with `--concurrency`
+   sets (2–4 entries) and 1–2 linked `CAdressen`, one sync_check job each, consumed with `--concurrency`
    concurrent jobs: every party, entry and address created in Advoware.
 2. No-op pass: a sync_check for every (now clean, recently synced) party, as DECISIONS 11
    defines the no-op benchmark (writes must be 0).

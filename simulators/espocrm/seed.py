@@ -113,7 +113,8 @@ def _contacts(s: _Seeder, record: Record, local: str) -> None:
         {"emailAddress": e, "lower": e.lower(), "primary": i == 0, "optOut": False, "invalid": False}
         for i, e in enumerate(emails)
     ]
-    types = rng.sample(("Mobile", "Office", "Home", "Fax", "Other"), rng.randint(1, 3))
+    # 2–4 entries in all: one or two e-mails, one to three phones
+    types = rng.sample(("Mobile", "Office", "Home", "Fax", "Other"), rng.randint(1, 4 - len(emails)))
     record["phoneNumberData"] = [
         {
             "phoneNumber": f"+49 {rng.randint(30, 999)} {rng.randint(100000, 9999999)}",

@@ -444,6 +444,8 @@ async def test_seed_is_deterministic_realistic_and_silent(
     assert any(p["firmenname"] for p in parties) and any(p["firstName"] for p in parties)
     assert any(re.search("[äöüß]", p["name"]) for p in parties)
     assert len({ph["type"] for p in parties for ph in p["phoneNumberData"]}) >= 3
+    entries = [len(p["emailAddressData"]) + len(p["phoneNumberData"]) for p in parties]
+    assert min(entries) == 2 and max(entries) == 4  # each with 2–4 entries (the benchmark's mix)
     assert all(p["assignedUserId"] and p["emailAddress"] for p in parties)
     accounts = list(state.tables["CBankverbindungen"].values())
     assert accounts and all(_iban_ok(a["iban"]) for a in accounts)
