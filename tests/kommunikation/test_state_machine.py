@@ -74,6 +74,7 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
         self.unknown_runs: list[int] = []  # steps of runs whose write may have landed unseen
         self.pid, self.betnr = "", 0
         self.second_entries: dict[tuple[str, str], set[int]] = defaultdict(set)  # see _desktop
+        self.synced_when_removed: dict[tuple[str, str], int | None] = {}  # see _second_entry_holds
         self.espo_deleted: set[str] = set()  # EspoCRM addresses a user deleted (tombstones)
 
     def _tick(self) -> None:
@@ -136,6 +137,14 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
         before = self.espo_values(set_name)
         self.espo.user_update(self.pid, {SETS[set_name]: items})
         self._edit("espo", set_name, before, self.espo_values(set_name))
+        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
+        for v in before - self.espo_values(set_name):
+            synced = [
+                r["id"]
+                for r in rows
+                if set_of(int(r["kind"])) == set_name and norm(set_name, r["value"]) == v
+            ]
+            self.synced_when_removed[(set_name, v)] = int(synced[0]) if synced else None
 
     @rule(set_name=st.sampled_from(sorted(SETS)), data=st.data())
     def espo_add(self, set_name: str, data: st.DataObject) -> None:
@@ -191,9 +200,12 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
     def _desktop(self, change: Any, typed: tuple[str, str, int | None] | None = None) -> None:
         """A desktop edit; `typed` (set, value, entry id — None: the id `change` returns): a
         value the user typed into an entry — an entry of its own even when another entry
-        already holds that value (then it is remembered as a second entry of that value)."""
+        already holds that value (then the entries holding it are remembered as a group of
+        duplicates: which of them the service syncs is its choice — the one its state knows,
+        else the lowest id — not the order they were typed in)."""
         before = {s: self.advo_values(s) for s in SETS}
         held = {e["id"]: e["tlf"] for e in self.entries()}
+        kinds = {e["id"]: int(e["kommKz"]) for e in self.entries()}
         entry_id = change()
         for s in SETS:
             self._edit("advo", s, before[s], self.advo_values(s))
@@ -206,13 +218,18 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
             return  # typed the value the entry already held: no edit
         if key[1] in self.advo_values(set_name) and key[1] in before[set_name]:
             self.edits[key].append((self.step_no, "advo+", True))
-            self.second_entries[key].add(int(entry_id))
+            holders = {
+                i for i, tlf in held.items() if set_of(kinds[i]) == set_name and norm(set_name, tlf) == key[1]
+            }
+            self.second_entries[key] |= {int(i) for i in holders} | {int(entry_id)}
 
     def _second_entry_holds(self, key: tuple[str, str]) -> bool:
         """A second Advoware entry of this value still holds it: an entry of its own, which an
         EspoCRM removal of the synced entry does not remove — merged both ways (SYNC_RULES §2:
-        duplicates are left alone while duplicated; alone, it is new in Advoware)."""
-        ids = self.second_entries.get(key) or set()
+        duplicates are left alone while duplicated; alone, it is new in Advoware). Of a group
+        of duplicates, the entry the service synced when EspoCRM removed the value does not
+        count (that removal empties it)."""
+        ids = (self.second_entries.get(key) or set()) - {self.synced_when_removed.get(key)}
         return any(
             e["id"] in ids and set_of(int(e["kommKz"])) == key[0] and norm(key[0], e["tlf"]) == key[1]
             for e in self.entries()
@@ -387,6 +404,7 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
                 self.edits[key] = [e for e in self.edits[key] if e[1] == "espo" or (e[1] == "advo+" and kept)]
         stored = self._run(self.db.get_snapshot(self.pid)) != before_snapshot
         if direction == "to_espocrm":
+            self._delivered_to_espocrm()
             return outcome  # EspoCRM's edits (and a conflict's notice) wait for a two-way run
         if (outcome is not None and outcome.status in SYNCED) or stored:
             self._checkpoint(only=equal_before if unknown else None)
@@ -433,6 +451,23 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
             if espo != (key in seen):
                 continue  # both sides agree by chance: the service has not seen it (its state says otherwise)
             if espo == advo and (only is None or key in only):
+                self._check_value(key, espo)
+                self.edits[key] = []
+
+    def _delivered_to_espocrm(self) -> None:
+        """After a to_espocrm run: a value both sides now hold as Advoware's latest edit left
+        it — the latest of all edits of it — has reached EspoCRM: its history ends here (a later
+        to_advoware run does not revert it). Any other history waits for a two-way run (a
+        conflict EspoCRM wins is written, and noticed, only then)."""
+        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
+        seen = {(set_of(int(r["kind"])), norm(str(set_of(int(r["kind"]))), r["value"])) for r in rows}
+        for key, (espo, advo) in self._presence().items():
+            history = self.edits.get(key) or []
+            second = self._second_entry_holds(key)
+            theirs = [e for e in history if e[1] == "advo" or (e[1] == "advo+" and second)]
+            if espo != advo or espo != (key in seen) or not theirs or theirs[-1] != max(history):
+                continue
+            if espo == theirs[-1][2]:
                 self._check_value(key, espo)
                 self.edits[key] = []
 
@@ -510,8 +545,13 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
 
     def _check_primary(self, set_name: str) -> None:
         synced: dict[str, dict[str, Any]] = {}  # value → its entry that syncs: the lowest id (§2)
+        values = self.advo_values(set_name)  # not an e-mail EspoCRM refuses: it never syncs
         for e in sorted(self.entries(), key=lambda e: e["id"]):
-            if e["tlf"].strip() and set_of(int(e["kommKz"])) == set_name:
+            if (
+                e["tlf"].strip()
+                and set_of(int(e["kommKz"])) == set_name
+                and norm(set_name, e["tlf"]) in values
+            ):
                 synced.setdefault(norm(set_name, e["tlf"]), e)
         online = {v for v, e in synced.items() if e["online"]}
         primary = {norm(set_name, i[KEYS[set_name]]) for i in self.espo_items(set_name) if i["primary"]}
