@@ -544,9 +544,12 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
         self._check_addresses()
 
     def _check_primary(self, set_name: str) -> None:
-        synced: dict[str, dict[str, Any]] = {}  # value → its entry that syncs: the lowest id (§2)
-        values = self.advo_values(set_name)  # not an e-mail EspoCRM refuses: it never syncs
-        for e in sorted(self.entries(), key=lambda e: e["id"]):
+        # value → its entry that syncs: of duplicates, the one the service's state knows, else
+        # the lowest id (§2); not an e-mail EspoCRM refuses: it never syncs
+        synced: dict[str, dict[str, Any]] = {}
+        values = self.advo_values(set_name)
+        known = {int(r["id"]) for r in (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []}
+        for e in sorted(self.entries(), key=lambda e: (int(e["id"]) not in known, e["id"])):
             if (
                 e["tlf"].strip()
                 and set_of(int(e["kommKz"])) == set_name
