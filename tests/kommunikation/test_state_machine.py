@@ -445,8 +445,7 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
     def _checkpoint(self, only: set[tuple[str, str]] | None = None) -> None:
         """A sync ran through: where both sides now agree on a value, the right edit must have
         won; from here on only later edits count."""
-        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
-        seen = {(set_of(int(r["kind"])), norm(str(set_of(int(r["kind"]))), r["value"])) for r in rows}
+        seen = self._state_keys()
         for key, (espo, advo) in self._presence().items():
             if espo != (key in seen):
                 continue  # both sides agree by chance: the service has not seen it (its state says otherwise)
@@ -454,20 +453,28 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
                 self._check_value(key, espo)
                 self.edits[key] = []
 
+    def _state_keys(self) -> set[tuple[str | None, str]]:
+        """The values the service's state holds."""
+        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
+        return {(set_of(int(r["kind"])), norm(str(set_of(int(r["kind"]))), r["value"])) for r in rows}
+
     def _delivered_to_espocrm(self) -> None:
         """After a to_espocrm run: a value both sides now hold as Advoware's latest edit left
-        it — the latest of all edits of it — has reached EspoCRM: its history ends here (a later
+        it — the latest of all edits of it — has reached EspoCRM, and so has a second entry of a
+        value EspoCRM removed (new in Advoware once alone): its history ends here (a later
         to_advoware run does not revert it). Any other history waits for a two-way run (a
         conflict EspoCRM wins is written, and noticed, only then)."""
-        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
-        seen = {(set_of(int(r["kind"])), norm(str(set_of(int(r["kind"]))), r["value"])) for r in rows}
+        seen = self._state_keys()
         for key, (espo, advo) in self._presence().items():
             history = self.edits.get(key) or []
             second = self._second_entry_holds(key)
             theirs = [e for e in history if e[1] == "advo" or (e[1] == "advo+" and second)]
-            if espo != advo or espo != (key in seen) or not theirs or theirs[-1] != max(history):
+            if espo != advo or espo != (key in seen):
                 continue
-            if espo == theirs[-1][2]:
+            mine = [e for e in history if e[1] == "espo"]
+            if mine and not mine[-1][2] and espo and second:  # the second entry flowed back
+                self.edits[key] = []
+            elif theirs and theirs[-1] == max(history) and espo == theirs[-1][2]:
                 self._check_value(key, espo)
                 self.edits[key] = []
 
