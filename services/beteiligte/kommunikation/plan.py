@@ -121,7 +121,8 @@ class _Builder:
     def add_set(self, name: SetName, record: Mapping[str, Any], entries: Sequence[Entry]) -> None:
         rows = [r for r in self.rows if r.set_name == name]
         items = read_items(record, name)
-        decisions, merged = fold_duplicates(_decide(match_set(name, rows, entries, items), self.direction))
+        decided = hold_behind_left(_decide(match_set(name, rows, entries, items), self.direction))
+        decisions, merged = fold_duplicates(decided)
         self.decisions += decisions
         wants = [d for d in decisions if isinstance(d, Want)]
         left = {id(d.item) for d in decisions if isinstance(d, Skip) and d.item is not None}
@@ -282,6 +283,19 @@ def _decide(m: SetMatch, direction: Direction) -> list[Decision]:
     out += [decide_new_entry(e, direction) for e in m.new_entries]
     out += [decide_new_entry(e, direction, rejected=True) for e in m.rejected]
     return [one_way(d, direction) for d in out]
+
+
+def hold_behind_left(decisions: list[Decision]) -> list[Decision]:
+    """A one-way run that leaves an EspoCRM item as it is (its change waits for a two-way run)
+    does not add a new Advoware entry of the same value beside it: that waits too, else EspoCRM
+    would hold the value twice."""
+    left = {i.norm() for d in decisions if isinstance(d, Skip) and d.pending and (i := d.item) is not None}
+    return [
+        Skip("pending", d.set_name, d.row, None)
+        if isinstance(d, Want) and d.item is None and normalise(d.set_name, d.value) in left
+        else d
+        for d in decisions
+    ]
 
 
 def fold_duplicates(decisions: list[Decision]) -> tuple[list[Decision], dict[int, Want]]:
