@@ -14,8 +14,9 @@ landed into the snapshot: they are the service's own writes, not edits.
   user has changed them since.
 - The push (the Advoware PUT) carries no such mark (Advoware has no field the service owns):
   its values count where Advoware holds them.
-- A pull without a stamp (a one-way run writes no bookkeeping) counts where EspoCRM holds its
-  values, and only once the PUT before it is known to have landed (`done`).
+- A pull without a stamp (a one-way run on a `clean` record, whose stamp's age makes the cron
+  pick it up, carries none) counts where EspoCRM holds its values, and only once the PUT
+  before it is known to have landed (`done`).
 
 A run that ends without a failure drops them. Pure.
 """

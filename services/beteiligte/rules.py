@@ -295,8 +295,15 @@ def _espo_write(
         due = facts.retry.bookkeeping_due(record, facts.now, webhook=facts.trigger == "webhook")
         if pending or not due:
             return None
-    # A one-way run with work left keeps the status, so the cron still picks the record up.
-    fields = data if pending else {**data, **facts.retry.on_success(record, facts.now)}
+    # A one-way run with work left keeps the status, so the cron still picks the record up; it
+    # carries the stamp (when the status, not the stamp's age, makes the cron pick it up), so a
+    # next run can tell whether this write landed also after a user edited the record since.
+    if pending:
+        fields = dict(data)
+        if record.get("syncStatus") != "clean":
+            fields[STAMP] = facts.retry.on_success(record, facts.now)[STAMP]
+    else:
+        fields = {**data, **facts.retry.on_success(record, facts.now)}
     if not push and row_id and row_id != record.get("advowareRowId"):
         fields["advowareRowId"] = row_id  # informational copy; the snapshot's rowId decides
     return fields or None

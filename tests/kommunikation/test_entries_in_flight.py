@@ -186,6 +186,25 @@ def test_a_crash_after_the_write_that_resolved_a_conflict_still_sends_its_notice
     assert not world.snapshot().get("heldNotices")
 
 
+def test_a_landed_one_way_write_then_the_user_reverts_the_item(world: World) -> None:
+    # an operator's to_espocrm run with work left (EspoCRM's new phone waits for Advoware) pulls
+    # a desktop edit a → b; that write lands, its answer is lost; the EspoCRM user changes the
+    # item back to a: the stamp the one-way write carried tells the next run it had landed
+    world.espo.user_update(world.pid, {"phoneNumberData": [{"phoneNumber": "+49 5", "type": "Office"}]})
+    entry = world.advo.parties[world.betnr]["kommunikation"][0]
+    world.advo.desktop_entry_edit(world.betnr, entry["id"], {"tlf": "b@x.de"})
+    world.faults.armed["espo"] = "after"
+    world.clock.now += timedelta(hours=1)
+    world._run(
+        world.service.handle(world.pid, "sync_check", trigger="cli", trace_id="t", direction="to_espocrm")
+    )
+    assert world.emails() == ["b@x.de"] and IN_FLIGHT in world.snapshot()
+    world.espo.user_update(world.pid, {"emailAddressData": [{"emailAddress": "a@x.de", "primary": True}]})
+    assert world.sync().status == "synced"
+    assert world.emails() == ["a@x.de"] and world.advo_emails() == ["a@x.de", "+49 5"]
+    assert not [n for n in world.espo.notices if n.get("kind") == "conflict"]
+
+
 # -- the rule itself (pure) ---------------------------------------------------------------------
 
 A, B = Row(7, 4, "a@x.de", None, True), Row(7, 4, "b@x.de", None, True)
@@ -210,7 +229,7 @@ def test_an_espocrm_write_in_flight_landed_exactly_when_the_record_holds_its_sta
 
 
 def test_an_espocrm_write_without_a_stamp_counts_where_espocrm_holds_its_items() -> None:
-    unstamped = in_flight([], {"komm.7": B.to_json()})  # a one-way run writes no bookkeeping
+    unstamped = in_flight([], {"komm.7": B.to_json()})  # a one-way run on a clean record carries no stamp
     assert "stamp" not in unstamped
     entries = [{"id": 7, "tlf": "b@x.de", "kommKz": 4}]
     holding = {"emailAddressData": [{"emailAddress": "b@x.de", "primary": True}]}

@@ -137,14 +137,18 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
         before = self.espo_values(set_name)
         self.espo.user_update(self.pid, {SETS[set_name]: items})
         self._edit("espo", set_name, before, self.espo_values(set_name))
-        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
         for v in before - self.espo_values(set_name):
-            synced = [
-                r["id"]
-                for r in rows
-                if set_of(int(r["kind"])) == set_name and norm(set_name, r["value"]) == v
-            ]
-            self.synced_when_removed[(set_name, v)] = int(synced[0]) if synced else None
+            self.synced_when_removed[(set_name, v)] = self._synced_id((set_name, v))
+
+    def _synced_id(self, key: tuple[str, str]) -> int | None:
+        """The entry the service's state syncs for this value, if any."""
+        rows = (self._run(self.db.get_snapshot(self.pid)) or {}).get("komm") or []
+        ids = [
+            int(r["id"])
+            for r in rows
+            if set_of(int(r["kind"])) == key[0] and norm(key[0], r["value"]) == key[1]
+        ]
+        return ids[0] if ids else None
 
     @rule(set_name=st.sampled_from(sorted(SETS)), data=st.data())
     def espo_add(self, set_name: str, data: st.DataObject) -> None:
@@ -200,7 +204,7 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
     def _desktop(self, change: Any, typed: tuple[str, str, int | None] | None = None) -> None:
         """A desktop edit; `typed` (set, value, entry id — None: the id `change` returns): a
         value the user typed into an entry — an entry of its own even when another entry
-        already holds that value (then the entries holding it are remembered as a group of
+        already holds that value, or the entry the service syncs for it held it until lately (then the entries holding it are remembered as a group of
         duplicates: which of them the service syncs is its choice — the one its state knows,
         else the lowest id — not the order they were typed in)."""
         before = {s: self.advo_values(s) for s in SETS}
@@ -222,6 +226,10 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
                 i for i, tlf in held.items() if set_of(kinds[i]) == set_name and norm(set_name, tlf) == key[1]
             }
             self.second_entries[key] |= {int(i) for i in holders} | {int(entry_id)}
+        elif (synced := self._synced_id(key)) is not None and synced != int(entry_id):
+            # typed again after the synced entry lost it (deleted, emptied, changed): this
+            # entry is one of its own too, new in Advoware — not the synced one come back
+            self.second_entries[key].add(int(entry_id))
 
     def _second_entry_holds(self, key: tuple[str, str]) -> bool:
         """A second Advoware entry of this value still holds it: an entry of its own, which an

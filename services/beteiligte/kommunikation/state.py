@@ -38,7 +38,7 @@ def next_rows(
 # leaves them in the snapshot. The next run learns each write the world shows landed — Advoware's
 # entry holds the value PUT; the EspoCRM record holds the stamp its write carried (`inflight.py`:
 # the stamp travels in the same write as the sets), else, for a write without one (a one-way
-# run), EspoCRM's set holds the item written — so the service's own write is never taken for a
+# run on a clean record), EspoCRM's set holds the item written — so the service's own write is never taken for a
 # user's edit (which would undo a later edit, or re-create an entry a desktop user deleted), and
 # a user's edit after a landed write is an edit even when it restores the old value. A row both
 # writes name needs both to have landed. POSTs need none: a lost one is found by its marker.
