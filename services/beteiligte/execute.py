@@ -175,7 +175,8 @@ def _entries_ahead(decision: PartyDecision) -> dict[str, Any]:
     children = decision.children
     if decision.old_snapshot is None or not decision.record.get("betnr") or children is None:
         return {}
-    return in_flight(children.komm.calls, children.komm.espo_advances, _stamp(decision.actions))
+    komm = children.komm
+    return in_flight(komm.calls, komm.espo_advances, _stamp(decision.actions), komm.notes)
 
 
 def _entry_write_in_doubt(decision: PartyDecision, applied: Applied) -> dict[str, Any] | None:
@@ -185,7 +186,7 @@ def _entry_write_in_doubt(decision: PartyDecision, applied: Applied) -> dict[str
     if failure is None or not failure.maybe_applied or decision.children is None:
         return None
     if isinstance(failure.action, Call):
-        return in_flight([failure.action], {}) or None
+        return in_flight([failure.action], {}, notes=decision.children.komm.notes) or None
     if failure.action.ref == (ENTITY, str(decision.record["id"])):
         return in_flight([], decision.children.komm.espo_advances, _stamp((failure.action,))) or None
     return None

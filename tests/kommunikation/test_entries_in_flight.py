@@ -205,6 +205,23 @@ def test_a_landed_one_way_write_then_the_user_reverts_the_item(world: World) -> 
     assert not [n for n in world.espo.notices if n.get("kind") == "conflict"]
 
 
+
+def test_a_landed_slot_put_then_the_desktop_user_types_the_value_again_is_an_edit(world: World) -> None:
+    # EspoCRM removes the e-mail: the PUT that empties its entry into a slot lands, its answer
+    # is lost; a desktop user then types the same value into that slot — after the removal, so
+    # the desktop user's entry wins: the slot marker the PUT wrote tells the next run it landed
+    world.espo.user_update(world.pid, {"emailAddressData": []})
+    world.faults.armed["KPUT"] = "after"
+    assert world.sync().status == "failed"
+    assert world.advo_emails() == [] and IN_FLIGHT in world.snapshot()
+    entry = world.advo.parties[world.betnr]["kommunikation"][0]
+    world.advo.desktop_entry_edit(world.betnr, entry["id"], {"tlf": "a@x.de"})
+    assert world.sync().status == "synced"
+    assert world.emails() == ["a@x.de"] and world.advo_emails() == ["a@x.de"]
+    writes = world.espo.writes + world.advo.writes
+    assert world.sync().status in ("noop", "bookkeeping") and world.espo.writes + world.advo.writes == writes
+
+
 # -- the rule itself (pure) ---------------------------------------------------------------------
 
 A, B = Row(7, 4, "a@x.de", None, True), Row(7, 4, "b@x.de", None, True)

@@ -67,6 +67,7 @@ class KommPlan:
     pending: bool = False  # a one-way run left edits for a later two-way run
     decisions: tuple[Decision, ...] = ()
     rows: tuple[Row, ...] = ()  # the state rows before the run
+    notes: Mapping[int, str] = field(default_factory=dict)  # entry id → its note as read
 
     def lines(self) -> list[str]:
         """What the plan does, for the dry run (kinds, ids and variants, never values)."""
@@ -370,4 +371,5 @@ def plan_kommunikation(
         b.pending,
         tuple(b.decisions),
         tuple(rows),
+        {int(e["id"]): str(e.get("bemerkung") or "") for e in raw},
     )

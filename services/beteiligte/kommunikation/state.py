@@ -36,27 +36,29 @@ def next_rows(
 # A run stores, before it writes, the rows its entry PUTs and its EspoCRM set write will make
 # true; a run that stopped after one of them landed (a crash, or a write whose answer was lost)
 # leaves them in the snapshot. The next run learns each write the world shows landed — Advoware's
-# entry holds the value PUT; the EspoCRM record holds the stamp its write carried (`inflight.py`:
-# the stamp travels in the same write as the sets), else, for a write without one (a one-way
-# run on a clean record), EspoCRM's set holds the item written — so the service's own write is never taken for a
-# user's edit (which would undo a later edit, or re-create an entry a desktop user deleted), and
-# a user's edit after a landed write is an edit even when it restores the old value. A row both
-# writes name needs both to have landed. POSTs need none: a lost one is found by its marker.
+# entry holds the value PUT, or the note it wrote in place of another (a desktop user who types
+# into the entry since leaves the note alone); the EspoCRM record holds the stamp its write
+# carried (`inflight.py`: the stamp travels in the same write as the sets), else, for a write
+# without one (a one-way run on a clean record), EspoCRM's set holds the item written — so the
+# service's own write is never taken for a user's edit (which would undo a later edit, or
+# re-create an entry a desktop user deleted), and a user's edit after a landed write is an edit
+# even when it restores the old value. A row both writes name needs both to have landed. POSTs
+# need none: a lost one is found by its marker.
 IN_FLIGHT = "kommInFlight"
 PUT_OP, POST_OP = "update_entry", "create_entry"
 
 
 def in_flight(
-    calls: Sequence[Any], espo_advances: Mapping[str, Any], stamp: str | None = None
+    calls: Sequence[Any],
+    espo_advances: Mapping[str, Any],
+    stamp: str | None = None,
+    notes: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
-    """{"advoware": entry id → the value PUT and the rows it makes true, "espocrm": the rows
-    the party's EspoCRM write makes true, "stamp": the stamp that write carries}; empty parts
-    left out."""
-    puts = {
-        str(c.target): {"tlf": str((c.body or {}).get("tlf") or ""), "advances": dict(c.advances)}
-        for c in calls
-        if c.op == PUT_OP
-    }
+    """{"advoware": entry id → the value PUT (with the note it writes, where that differs from
+    the entry's note as read: `notes`) and the rows it makes true, "espocrm": the rows the
+    party's EspoCRM write makes true, "stamp": the stamp that write carries}; empty parts left
+    out."""
+    puts = {str(c.target): _put(c, (notes or {}).get(int(c.target))) for c in calls if c.op == PUT_OP}
     posts = [
         {"tlf": str(c.body["tlf"]), "kind": int(c.body["kommKz"]), "primary": bool(c.body.get("online"))}
         for c in calls
@@ -65,6 +67,15 @@ def in_flight(
     espo = {k: v for k, v in espo_advances.items() if k[len(PREFIX) :].isdigit()}
     parts = (("advoware", puts), ("posts", posts), ("espocrm", espo), ("stamp", stamp if espo else None))
     return {k: v for k, v in parts if v}
+
+
+def _put(call: Any, note_before: str | None) -> dict[str, Any]:
+    body = call.body or {}
+    put: dict[str, Any] = {"tlf": str(body.get("tlf") or ""), "advances": dict(call.advances)}
+    note = body.get("bemerkung")
+    if note is not None and note_before is not None and str(note) != note_before:
+        put["note"] = str(note)  # a desktop user who changes the value later leaves the note
+    return put
 
 
 def landed(
@@ -76,10 +87,12 @@ def landed(
     if not flight:
         return list(rows)
     holds = {int(e["id"]): str(e.get("tlf") or "").strip() for e in raw_entries}
+    notes = {int(e["id"]): str(e.get("bemerkung") or "") for e in raw_entries}
     confirmed: dict[str, Any] = {}
     refuted: set[str] = set()
     for entry_id, put in (flight.get("advoware") or {}).items():
         ok = holds.get(int(entry_id)) == put["tlf"].strip()
+        ok = ok or (put.get("note") is not None and notes.get(int(entry_id)) == put["note"])
         for key, row in put["advances"].items():
             if ok:
                 confirmed[key] = row
