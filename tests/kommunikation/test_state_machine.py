@@ -289,6 +289,27 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
                 self._desktop(
                     lambda: party.update(kommunikation=[e for e in self.entries() if e is not entry])
                 )
+                self._unknowable_delete(entry)
+
+    def _unknowable_delete(self, entry: dict[str, Any]) -> None:
+        """A known limit: the entry of a POST whose answer was lost, deleted (not emptied) by a
+        desktop user before the next run, leaves no trace — the service cannot tell it from a
+        POST that never landed, and POSTs again (its marker finds an emptied entry, not a gone
+        one). That removal is not counted as an edit the service must carry."""
+        snapshot = self._run(self.db.get_snapshot(self.pid)) or {}
+        posts = (snapshot.get("kommInFlight") or {}).get("posts") or []
+        known = {int(r["id"]) for r in snapshot.get("komm") or []}
+        ours = any(
+            int(p["kind"]) == int(entry["kommKz"]) and str(p["tlf"]).strip() == entry["tlf"].strip()
+            for p in posts
+        )
+        set_name = set_of(int(entry["kommKz"]))
+        if ours and int(entry["id"]) not in known and set_name is not None:
+            key = (set_name, norm(set_name, entry["tlf"]))
+            self.edits[key] = [
+                (n, "advo?" if (n, side) == (self.step_no, "advo") else side, p)
+                for n, side, p in self.edits[key]
+            ]
 
     @rule(data=st.data())
     def advo_fill_slot(self, data: st.DataObject) -> None:
@@ -505,7 +526,9 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
             # Advoware entry, not the same one: both kept), or EspoCRM's (the same entry: a
             # conflict); whichever edit did not win is named by a conflict notice.
             latest = max(mine[-1], theirs[-1])
-            if (_undone(theirs) and present == mine[-1][2]) or (_undone(mine) and present == theirs[-1][2]):
+            if (_undone(theirs, mine[-1][0]) and present == mine[-1][2]) or (
+                _undone(mine, theirs[-1][0]) and present == theirs[-1][2]
+            ):
                 return  # one side's edits cancelled out before a sync saw them: the other's won
             if present != latest[2]:
                 self._noticed(key, latest[0], f"{key}: both edited, the later edit {latest} lost")
@@ -604,10 +627,16 @@ class KommunikationMachine(RuleBasedStateMachine, ServiceWorld):
                 assert row["espoId"] in self.espo_deleted and row["advoId"] in advo
 
 
-def _undone(edits: list[tuple[int, str, bool]]) -> bool:
+def _undone(edits: list[tuple[int, str, bool]], since: int = 0) -> bool:
     """A side's edits of one value that end where they started (added then removed, or the
-    reverse): no net edit. A second entry of a value (`advo+`) is an entry of its own."""
-    return edits[0][1] != "advo+" and edits[-1][2] != edits[0][2]
+    reverse) — all of them, or those after step `since` (the other side's last edit, made when
+    this side held the value as it does now): no net edit. A second entry of a value (`advo+`)
+    is an entry of its own."""
+    if edits[0][1] == "advo+" or any(e[1] == "advo+" for e in edits if e[0] > since):
+        return False
+    earlier = [e for e in edits if e[0] < since]
+    held_then = earlier[-1][2] if earlier else not edits[0][2]
+    return edits[-1][2] != edits[0][2] or (since > 0 and edits[-1][2] == held_then)
 
 
 KommunikationMachine.TestCase.settings = profile_settings(ci=(60, 40), long=(400, 60))
