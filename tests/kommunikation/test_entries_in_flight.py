@@ -205,7 +205,6 @@ def test_a_landed_one_way_write_then_the_user_reverts_the_item(world: World) -> 
     assert not [n for n in world.espo.notices if n.get("kind") == "conflict"]
 
 
-
 def test_a_landed_slot_put_then_the_desktop_user_types_the_value_again_is_an_edit(world: World) -> None:
     # EspoCRM removes the e-mail: the PUT that empties its entry into a slot lands, its answer
     # is lost; a desktop user then types the same value into that slot — after the removal, so
