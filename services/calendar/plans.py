@@ -7,7 +7,7 @@ Advoware are no EspoCRM records, so no `Patch`); each names the state item it ma
 
 - `google`: the event holds the planned content (its id, etag and `updated` from the answer),
 - `advoware`: the Termin holds it (its frNr and rowId from the answer),
-- `occurrence:<instance id>`: an exception of a series was put back.
+- `occurrence:<instance id>`: an exception of a series was put back (or cancelled).
 
 `on_success` are the mapping fields once every action applied (the contents both sides agree
 on, as fingerprints, and the span); a plan that stops half-way keeps only the answers of what
@@ -180,6 +180,13 @@ def put_occurrence(calendar_id: str, instance_id: str, body: Mapping[str, Any]) 
     """Put one occurrence of a series back as the series has it (a moved or cancelled instance)."""
     item = f"occurrence:{instance_id}"
     return Call(GOOGLE, "patch_event", item, (calendar_id, instance_id, None), body, {item: True})
+
+
+def cancel_occurrence(calendar_id: str, instance_id: str) -> Call:
+    """Cancel an instance whose original start is no occurrence of its series any more (the
+    series was moved): left showing, it would be an occurrence the series does not have."""
+    item = f"occurrence:{instance_id}"
+    return Call(GOOGLE, "delete_event", item, (calendar_id, instance_id), None, {item: True})
 
 
 # -- Advoware writes --------------------------------------------------------------------------------

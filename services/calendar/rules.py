@@ -37,6 +37,7 @@ from services.calendar.plans import (
     GOOGLE,
     Plan,
     agreed,
+    cancel_occurrence,
     create_termin,
     delete_event,
     delete_termin,
@@ -48,7 +49,7 @@ from services.calendar.plans import (
     span_fields,
     update_termin,
 )
-from services.calendar.series import exceptions, put_back
+from services.calendar.series import CANCEL, exceptions, put_back, untouched
 from services.calendar.termin_mapping import from_termin
 from services.calendar.view import JsonDict, View, is_open
 from services.calendar.window import SyncWindow
@@ -204,11 +205,20 @@ class Pair:
         g_changed = g is not None and (g.fp is None or g.fp != m.google_fingerprint)
         if a.series is not None:
             # Instances follow Google's master: they are judged against it as it is now (a
-            # series moved as a whole on either side is no exception of itself).
+            # series moved as a whole on either side is no exception of itself). Occurrences put
+            # back earlier and untouched since are the service's copies, no employee's change.
             series = g.appointment if g is not None and g.appointment is not None else a
-            found = exceptions(series, self.view.exceptions.get(str(m.google_event_id), {}).values())
-            if found:
+            found = exceptions(series, self.instances())
+            if any(not untouched(i) for i, _ in found):
                 return self.series_exceptions(a, found, a_changed, g if g_changed else None)
+        plan = self.settle(a, a_changed, g, g_changed)
+        if a.series is None:
+            return plan
+        google = g.appointment if g is not None else None
+        return self.follow(plan, google if plan is not None and plan.kind == "update_advoware" else a)
+
+    def settle(self, a: Appointment, a_changed: bool, g: Read | None, g_changed: bool) -> Plan | None:
+        facts, m = self.facts, self.m
         if g is not None and g.appointment is None and g_changed:
             return self.not_expressible(a, str(g.reason))
         link_missing = self.event is not None and linked_frnr(self.event) != m.advoware_frnr
@@ -238,6 +248,25 @@ class Pair:
         notice = notices.conflict(facts.kuerzel, self.ref, "google", contents, facts.to_notify, ADVOWARE)
         return self.to_advoware(google, link_missing, notice)
 
+    def instances(self) -> list[JsonDict]:
+        return list(self.view.exceptions.get(str(self.m.google_event_id), {}).values())
+
+    def follow(self, plan: Plan | None, target: Appointment | None) -> Plan | None:
+        """A series' plan with the occurrences put back earlier brought to `target`, what the
+        series becomes (stored instances do not follow their master); no notice: nobody changed
+        them. Copies found stale beside an unchanged series are brought back alone."""
+        if target is None or (plan is not None and (plan.remove or plan.failure is not None)):
+            return plan
+        copies = [i for i in self.instances() if untouched(i)]
+        puts, restores = self.put_backs(target, exceptions(target, copies))
+        if not puts:
+            return plan
+        if plan is None:
+            return self.plan("update_google", puts, on_success=agreed(target), restores=restores)
+        calls = [x for x in plan.actions if not isinstance(x, Notify)]
+        told = [x for x in plan.actions if isinstance(x, Notify)]
+        return replace(plan, actions=(*calls, *puts, *told), restores=plan.restores + restores)
+
     def to_google(self, a: Appointment, notice: Notify | None = None) -> Plan:
         # With the etag as last seen: a user's edit after that fails the write (412) instead of
         # being overwritten unseen; the next run sees it and decides again.
@@ -259,8 +288,10 @@ class Pair:
             notice = notices.restored(facts.kuerzel, self.ref, stamp, facts.to_notify, GOOGLE)
             call = restore_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel)
             # Deleting a series cancels its stored instances with it (occurrences put back
-            # earlier among them); this listing is the only one that brings them.
-            found = exceptions(a, self.view.exceptions.get(str(m.google_event_id), {}).values())
+            # earlier among them); this listing is the only one that brings them. A series gone
+            # for good (not listed, or 404) is inserted under a fresh id with fresh occurrences:
+            # its old instances stay cancelled.
+            found = exceptions(a, self.instances()) if self.event is not None else []
             puts, restores = self.put_backs(a, found)
             return self.plan("restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores)
         actions: list[Action] = [delete_termin(self.frnr)]
@@ -318,7 +349,9 @@ class Pair:
         restores = 0
         for instance, why in found:
             body = put_back(series, instance, self.frnr, self.facts.kuerzel)
-            if body is not None:
+            if body == CANCEL:
+                puts.append(cancel_occurrence(self.facts.calendar_id, str(instance["id"])))
+            elif isinstance(body, dict):
                 puts.append(put_occurrence(self.facts.calendar_id, str(instance["id"]), body))
                 restores += why == "cancelled occurrence"
         return puts, restores
