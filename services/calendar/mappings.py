@@ -44,6 +44,10 @@ class CalendarMapping:
     # Both sides' content when the last failure was booked: a change of either side (another
     # fingerprint) makes a waiting failed mapping due again.
     failed_fingerprint: str | None = None
+    # `<side>:<fingerprint>` of the content a write to that side carries, saved before the write
+    # (None once both sides agree): a side showing it holds the service's own write — applied,
+    # though its answer or the process was lost — not a user's edit.
+    write_intent: str | None = None
     id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -257,4 +257,9 @@ def span_fields(appointment: Appointment) -> dict[str, Any]:
 def agreed(appointment: Appointment) -> dict[str, Any]:
     """Mapping fields of a pair whose sides both hold `appointment`."""
     fp = appointment.fingerprint()
-    return {"advoware_fingerprint": fp, "google_fingerprint": fp, **span_fields(appointment)}
+    return {
+        "advoware_fingerprint": fp,
+        "google_fingerprint": fp,
+        "write_intent": None,
+        **span_fields(appointment),
+    }

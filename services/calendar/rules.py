@@ -181,7 +181,16 @@ class Pair:
         self.ref = ref_of(mapping)
 
     def plan(self, kind: Any, actions: list[Action] | None = None, **kw: Any) -> Plan:
-        return Plan(kind, self.ref, self.m, tuple(actions or ()), observed=self.key, **kw)
+        base = kw.pop("base", self.m)
+        return Plan(kind, self.ref, base, tuple(actions or ()), observed=self.key, **kw)
+
+    def writing(self, side: str, content: Appointment) -> dict[str, Any]:
+        """A plan's fields for writing `content` to `side`: the intent is saved first."""
+        return {"base": replace(self.m, write_intent=f"{side}:{content.fingerprint()}"), "intent": True}
+
+    def ours(self, side: str, read: Read | None) -> bool:
+        """`side` shows the content of the service's last write to it, which may not be recorded."""
+        return read is not None and read.fp is not None and self.m.write_intent == f"{side}:{read.fp}"
 
     def fail(self, reason: str, notice: Notify) -> Plan:
         return self.plan("fail", failure=reason, notices=(notice,))
@@ -201,8 +210,11 @@ class Pair:
             )
         if e_state == "deleted":
             return self.deleted_in_google(a)
-        a_changed = a.fingerprint() != m.advoware_fingerprint
-        g_changed = g is not None and (g.fp is None or g.fp != m.google_fingerprint)
+        # A side showing the service's own write (its answer, or the process, lost) is no edit.
+        a_changed = a.fingerprint() != m.advoware_fingerprint and not self.ours(ADVOWARE, Read(a))
+        g_changed = (
+            g is not None and (g.fp is None or g.fp != m.google_fingerprint) and not self.ours(GOOGLE, g)
+        )
         if a.series is not None:
             # Instances follow Google's master: they are judged against it as it is now (a
             # series moved as a whole on either side is no exception of itself). Occurrences put
@@ -223,6 +235,12 @@ class Pair:
             return self.not_expressible(a, str(g.reason))
         link_missing = self.event is not None and linked_frnr(self.event) != m.advoware_frnr
         if not a_changed and not g_changed:
+            if g is not None and g.appointment is not None and g.fp != a.fingerprint():
+                # One side holds the service's unrecorded write; the other one's content is the
+                # newer (its user went on editing, or the write reached only that side).
+                if self.ours(ADVOWARE, Read(a)):
+                    return self.to_advoware(g.appointment, link_missing)
+                return self.to_google(a)
             if self.event is None and m.status != "synced":
                 return None  # not due: its event was not fetched, so nothing is known to be done
             if link_missing:
@@ -231,7 +249,8 @@ class Pair:
                     [link_event(facts.calendar_id, str(m.google_event_id), facts.kuerzel, self.frnr)],
                     on_success=agreed(a),
                 )
-            return None if m.status == "synced" else self.plan("agree", on_success=agreed(a))
+            recorded = m.write_intent is None and a.fingerprint() == m.advoware_fingerprint
+            return None if m.status == "synced" and recorded else self.plan("agree", on_success=agreed(a))
         assert g is None or g.appointment is not None
         google = g.appointment if g is not None else None
         if a_changed and not g_changed:
@@ -274,11 +293,13 @@ class Pair:
         call = patch_event(
             self.facts.calendar_id, str(self.m.google_event_id), a, self.frnr, self.facts.kuerzel, etag
         )
-        return self.plan("update_google", [call, *([notice] if notice else [])], on_success=agreed(a))
+        actions: list[Action] = [call, *([notice] if notice else [])]
+        return self.plan("update_google", actions, on_success=agreed(a), **self.writing(GOOGLE, a))
 
     def to_advoware(self, g: Appointment, link_missing: bool, notice: Notify | None = None) -> Plan:
+        base = replace(self.m, write_intent=f"{ADVOWARE}:{g.fingerprint()}")
         return update_advoware(
-            self.m, self.ref, g, self.facts, link=link_missing, notice=notice, observed=self.key
+            base, self.ref, g, self.facts, link=link_missing, notice=notice, observed=self.key, intent=True
         )
 
     def deleted_in_google(self, a: Appointment) -> Plan:
@@ -323,10 +344,13 @@ class Pair:
             )
         target = a
         actions: list[Action] = []
+        intent: dict[str, Any] = {}
         if google is not None and google.appointment is not None and not a_changed:
             target = google.appointment
             actions.append(update_termin(self.frnr, target, facts.kuerzel))
+            intent = self.writing(ADVOWARE, target)
         elif a_changed or google is not None:
+            intent = self.writing(GOOGLE, a)
             actions.append(
                 patch_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel, None)
             )
@@ -335,12 +359,16 @@ class Pair:
                 actions.append(
                     notices.conflict(facts.kuerzel, self.ref, "advoware", contents, facts.to_notify, GOOGLE)
                 )
-        puts, restores = self.put_backs(target, found)
+        ids = {str(i["id"]) for i, _ in found}
+        copies = [i for i in self.instances() if untouched(i) and str(i["id"]) not in ids]
+        puts, restores = self.put_backs(target, [*found, *exceptions(target, copies)])
         actions += puts
         items = tuple(i for c in actions for i in getattr(c, "advances", {}))
         notice = notices.reverted(facts.kuerzel, self.ref, reason, self.key, facts.to_notify, GOOGLE)
         notice = replace(notice, requires=items)
-        return self.plan("revert_google", [*actions, notice], on_success=agreed(target), restores=restores)
+        return self.plan(
+            "revert_google", [*actions, notice], on_success=agreed(target), restores=restores, **intent
+        )
 
     def put_backs(self, series: Appointment, found: list[tuple[JsonDict, str]]) -> tuple[list[Action], int]:
         """The PATCHes that put the `found` exceptions back as `series` has them, and how many of
@@ -366,14 +394,16 @@ def update_advoware(
     link: bool,
     notice: Notify | None = None,
     observed: str = "",
+    intent: bool = False,
 ) -> Plan:
-    """PUT the Google content into the Termin (and write the link into the event if missing)."""
+    """PUT the Google content into the Termin (and write the link into the event if missing);
+    `intent`: `base` (naming the write) is saved before it."""
     assert base.advoware_frnr is not None and base.google_event_id
     actions: list[Action] = [update_termin(base.advoware_frnr, g, facts.kuerzel)]
     if link:
         actions.append(link_event(facts.calendar_id, base.google_event_id, facts.kuerzel, base.advoware_frnr))
     actions += [notice] if notice else []
-    return Plan("update_advoware", ref, base, tuple(actions), agreed(g), observed=observed)
+    return Plan("update_advoware", ref, base, tuple(actions), agreed(g), observed=observed, intent=intent)
 
 
 def create_plan(view: View, facts: Facts, base: CalendarMapping, event: JsonDict, g: Read) -> Plan:

@@ -1,0 +1,68 @@
+"""A write that landed while the process died before recording it (found by the long state
+machine): the side it reached shows the service's own write, not an edit of that side's user.
+
+An Advoware edit reaches Google, the process dies before the mapping is stored, and the Advoware
+user changes the Termin back: the Google event shows the older edit, the stored mapping still
+the content before both. Judged by the stored fingerprints alone, the Termin looked unchanged
+and the event edited, so the event's content was written back over the user's last edit. The
+mapping names the write before it is made (`write_intent`), so the next run knows that side
+holds its own write and carries the other side's newer content over. The same the other way."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.calendar.mappings import CalendarMapping
+from tests.calendar.conftest import CalEnv
+from tests.calendar.test_writes import SB, WRITES, die_after, synced_google_event, synced_termin
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize("owner", ["advoware", "google"])
+async def test_an_advoware_edit_back_after_a_crash_behind_the_event_patch_wins(
+    cal: CalEnv, owner: str
+) -> None:
+    frnr, event_id = await synced_pair(cal, owner)
+    before = (await cal.events())[event_id]["summary"]
+    await cal.advoware.update_termin(frnr, {"text": "Zwischenstand"})
+    await die_after(cal, WRITES["patch event"])
+    assert (await cal.events())[event_id]["summary"] == "Zwischenstand"  # landed, not recorded
+    await cal.advoware.update_termin(frnr, {"text": before})  # the user changes it back
+    await assert_converged_on(cal, frnr, event_id, before)
+
+
+@pytest.mark.parametrize("owner", ["advoware", "google"])
+async def test_a_google_edit_back_after_a_crash_behind_the_termin_update_wins(
+    cal: CalEnv, owner: str
+) -> None:
+    frnr, event_id = await synced_pair(cal, owner)
+    calendar = await cal.calendar_id()
+    google = cal.owner.delegate(SB)
+    before = cal.termine()[frnr]["text"]
+    await google.patch_event(calendar, event_id, {"summary": "Zwischenstand"})
+    await die_after(cal, WRITES["update termin"])
+    assert cal.termine()[frnr]["text"] == "Zwischenstand"  # landed, not recorded
+    await google.patch_event(calendar, event_id, {"summary": before})
+    await assert_converged_on(cal, frnr, event_id, before)
+
+
+async def synced_pair(cal: CalEnv, owner: str) -> tuple[int, str]:
+    if owner == "advoware":
+        frnr = await synced_termin(cal)
+        return frnr, f"adv{frnr}"
+    event_id = await synced_google_event(cal)
+    (mapping,) = await cal.mappings()
+    assert isinstance(mapping, CalendarMapping) and mapping.advoware_frnr is not None
+    return mapping.advoware_frnr, event_id
+
+
+async def assert_converged_on(cal: CalEnv, frnr: int, event_id: str, text: str) -> None:
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[event_id]["summary"] == text
+    assert await cal.notices("conflict") == []  # one side's edit, no conflict
+    (mapping,) = await cal.mappings()
+    assert mapping.status == "synced" and mapping.write_intent is None
+    cal.reset_counters()
+    assert (await cal.sync()).status == "noop" and cal.writes() == 0
