@@ -398,8 +398,12 @@ class CalendarMachine(RuleBasedStateMachine):
         assert outcome.status == "noop", (outcome.status, outcome.error)
         self.check_agreements()
         self.cal.reset_counters()
-        assert self._run(self.cal.sync()).status == "noop" and self.cal.writes() == 0, (
-            "a converged sync wrote"
+        again = self._run(self.cal.sync())
+        assert again.status == "noop" and self.cal.writes() == 0, (
+            "a converged sync wrote",
+            again.status,
+            dict(again.done),
+            {k: n for k, n in [*self.cal.google_calls().items(), *self.cal.advo_calls().items()]},
         )
         events = self.live_events()
         for pair in self.pairs:
