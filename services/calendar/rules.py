@@ -133,7 +133,8 @@ def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | 
     e_state, event = view.event_state(mapping)
     a = read_termin(termin) if t_state == "present" and termin is not None else None
     g = read_event(event) if e_state == "seen" and event is not None else None
-    if mapping.status == "synced" and e_state == "unchanged" and a is not None:
+    mapping, landed = with_landed_write(mapping, a, g)
+    if mapping.status == "synced" and e_state == "unchanged" and a is not None and not landed:
         # An incremental listing may bring only instances of a series (an occurrence moved or
         # cancelled) and not its master: those are a Google change all the same.
         if a.fp == mapping.advoware_fingerprint and not view.exceptions.get(str(mapping.google_event_id)):
@@ -141,7 +142,7 @@ def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | 
     key = observed_key(mapping, a or t_state, g or e_state)
     if mapping.status == "failed" and not is_open(mapping, facts.now) and key == mapping.failed_fingerprint:
         return None  # waiting: not due yet, or out of retries until either side changes
-    pair = Pair(view, mapping, facts, key, event)
+    pair = Pair(view, mapping, facts, key, event, landed)
     if t_state in ("left_behind", "unconfirmed", "outside"):
         return None
     if t_state in ("gone", "moved"):
@@ -175,9 +176,16 @@ class Pair:
     """The plan builders of one mapped appointment."""
 
     def __init__(
-        self, view: View, mapping: CalendarMapping, facts: Facts, key: str, event: JsonDict | None
+        self,
+        view: View,
+        mapping: CalendarMapping,
+        facts: Facts,
+        key: str,
+        event: JsonDict | None,
+        landed: bool = False,
     ) -> None:
         self.view, self.m, self.facts, self.key, self.event = view, mapping, facts, key, event
+        self.landed = landed  # `mapping` records a write that landed unrecorded: store it
         self.ref = ref_of(mapping)
 
     def plan(self, kind: Any, actions: list[Action] | None = None, **kw: Any) -> Plan:
@@ -187,10 +195,6 @@ class Pair:
     def writing(self, side: str, content: Appointment) -> dict[str, Any]:
         """A plan's fields for writing `content` to `side`: the intent is saved first."""
         return {"base": replace(self.m, write_intent=f"{side}:{content.fingerprint()}"), "intent": True}
-
-    def ours(self, side: str, read: Read | None) -> bool:
-        """`side` shows the content of the service's last write to it, which may not be recorded."""
-        return read is not None and read.fp is not None and self.m.write_intent == f"{side}:{read.fp}"
 
     def fail(self, reason: str, notice: Notify) -> Plan:
         return self.plan("fail", failure=reason, notices=(notice,))
@@ -210,11 +214,8 @@ class Pair:
             )
         if e_state == "deleted":
             return self.deleted_in_google(a)
-        # A side showing the service's own write (its answer, or the process, lost) is no edit.
-        a_changed = a.fingerprint() != m.advoware_fingerprint and not self.ours(ADVOWARE, Read(a))
-        g_changed = (
-            g is not None and (g.fp is None or g.fp != m.google_fingerprint) and not self.ours(GOOGLE, g)
-        )
+        a_changed = a.fingerprint() != m.advoware_fingerprint
+        g_changed = g is not None and (g.fp is None or g.fp != m.google_fingerprint)
         if a.series is not None:
             # Instances follow Google's master: they are judged against it as it is now (a
             # series moved as a whole on either side is no exception of itself). Occurrences put
@@ -235,12 +236,6 @@ class Pair:
             return self.not_expressible(a, str(g.reason))
         link_missing = self.event is not None and linked_frnr(self.event) != m.advoware_frnr
         if not a_changed and not g_changed:
-            if g is not None and g.appointment is not None and g.fp != a.fingerprint():
-                # One side holds the service's unrecorded write; the other one's content is the
-                # newer (its user went on editing, or the write reached only that side).
-                if self.ours(ADVOWARE, Read(a)):
-                    return self.to_advoware(g.appointment, link_missing)
-                return self.to_google(a)
             if self.event is None and m.status != "synced":
                 return None  # not due: its event was not fetched, so nothing is known to be done
             if link_missing:
@@ -249,8 +244,9 @@ class Pair:
                     [link_event(facts.calendar_id, str(m.google_event_id), facts.kuerzel, self.frnr)],
                     on_success=agreed(a),
                 )
-            recorded = m.write_intent is None and a.fingerprint() == m.advoware_fingerprint
-            return None if m.status == "synced" and recorded else self.plan("agree", on_success=agreed(a))
+            return (
+                None if m.status == "synced" and not self.landed else self.plan("agree", on_success=agreed(a))
+            )
         assert g is None or g.appointment is not None
         google = g.appointment if g is not None else None
         if a_changed and not g_changed:
@@ -383,6 +379,20 @@ class Pair:
                 puts.append(put_occurrence(self.facts.calendar_id, str(instance["id"]), body))
                 restores += why == "cancelled occurrence"
         return puts, restores
+
+
+def with_landed_write(
+    mapping: CalendarMapping, a: Read | None, g: Read | None
+) -> tuple[CalendarMapping, bool]:
+    """The mapping as if the write it names had been recorded, when that side shows it (the
+    write landed; its answer, or the process, was lost): both sides held that content then. So a
+    side showing the service's own write is no edit, and the other side's later edit is one."""
+    side, _, content = (mapping.write_intent or "").partition(":")
+    shown = a if side == ADVOWARE else g if side == GOOGLE else None
+    if shown is None or not content or shown.fp != content:
+        return mapping, False
+    landed = replace(mapping, advoware_fingerprint=content, google_fingerprint=content, write_intent=None)
+    return landed, True
 
 
 def update_advoware(

@@ -15,6 +15,7 @@ import pytest
 from services.calendar.mappings import CalendarMapping
 from tests.calendar.conftest import CalEnv
 from tests.calendar.test_writes import SB, WRITES, die_after, synced_google_event, synced_termin
+from tests.clients.conftest import set_faults
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -66,3 +67,24 @@ async def assert_converged_on(cal: CalEnv, frnr: int, event_id: str, text: str) 
     assert mapping.status == "synced" and mapping.write_intent is None
     cal.reset_counters()
     assert (await cal.sync()).status == "noop" and cal.writes() == 0
+
+
+async def test_a_landed_write_is_recorded_before_the_next_write_names_another(cal: CalEnv) -> None:
+    """Found by the long state machine: a Google edit reached Advoware unrecorded (the process
+    died); the next Google edit's PUT failed, its intent replacing the first one; a third Google
+    edit then found Advoware showing neither intent nor stored content — taken for an Advoware
+    edit, Advoware won and the employee's last edit was reverted. A landed write is recorded as
+    agreed before anything else is decided."""
+    frnr = await synced_termin(cal)
+    calendar, event_id = await cal.calendar_id(), f"adv{frnr}"
+    google = cal.owner.delegate(SB)
+    await google.patch_event(calendar, event_id, {"summary": "Erste"})
+    await die_after(cal, WRITES["update termin"])
+    assert cal.termine()[frnr]["text"] == "Erste"  # landed, not recorded
+    await google.patch_event(calendar, event_id, {"summary": "Zweite"})
+    await set_faults(cal.advo_sim.url.rstrip("/"), {"method": "PUT", "route": "*/Termine/*", "status": 503})
+    assert (await cal.sync()).failed == 1
+    await set_faults(cal.advo_sim.url.rstrip("/"))
+    await google.patch_event(calendar, event_id, {"summary": "Dritte"})
+    cal.clock.advance(hours=1)  # past the retry delay
+    await assert_converged_on(cal, frnr, event_id, "Dritte")
