@@ -310,7 +310,10 @@ class Pair:
             # its old instances stay cancelled.
             found = exceptions(a, self.instances()) if self.event is not None else []
             puts, restores = self.put_backs(a, found)
-            return self.plan("restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores)
+            return self.plan(
+                "restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores,
+                **self.writing(GOOGLE, a),
+            )  # fmt: skip
         actions: list[Action] = [delete_termin(self.frnr)]
         if a.fingerprint() != m.advoware_fingerprint:  # edited in Advoware meanwhile: that edit is lost
             contents = (a.fingerprint(), "deleted")

@@ -88,3 +88,21 @@ async def test_a_landed_write_is_recorded_before_the_next_write_names_another(ca
     await google.patch_event(calendar, event_id, {"summary": "Dritte"})
     cal.clock.advance(hours=1)  # past the retry delay
     await assert_converged_on(cal, frnr, event_id, "Dritte")
+
+
+async def test_an_advoware_edit_back_after_a_crash_behind_a_restore_wins(cal: CalEnv) -> None:
+    """The restore of an event deleted in Google carries the Termin's newer content; the process
+    dies behind it and the Advoware user changes the Termin back: his last edit wins."""
+    frnr = await synced_termin(cal)
+    calendar, event_id = await cal.calendar_id(), f"adv{frnr}"
+    before = cal.termine()[frnr]["text"]
+    await cal.advoware.update_termin(frnr, {"text": "Zwischenstand"})
+    await cal.owner.delegate(SB).delete_event(calendar, event_id)
+    await die_after(cal, WRITES["restore event"])
+    assert (await cal.events())[event_id]["summary"] == "Zwischenstand"  # landed, not recorded
+    await cal.advoware.update_termin(frnr, {"text": before})
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    assert cal.termine()[frnr]["text"] == (await cal.events())[event_id]["summary"] == before
+    cal.reset_counters()
+    assert (await cal.sync()).status == "noop" and cal.writes() == 0
