@@ -66,7 +66,7 @@ def settle(plan: Plan, applied: Applied | None, booking: Booking) -> Outcome:
     if applied.ok:
         if plan.remove:
             return Outcome(delete=plan.base.id, notices=tuple(applied.notices))
-        done = replace(base, **plan.on_success, status="synced", failure_count=0, next_retry_at=None,
+        done = replace(base, **plan.on_success, status=plan.then, failure_count=0, next_retry_at=None,
                        failure_reason=None, failed_fingerprint=None)  # fmt: skip
         return Outcome(save=done, notices=tuple(applied.notices))
     failure = applied.failure

@@ -61,6 +61,9 @@ class Plan:
     notices: tuple[Notify, ...] = ()  # employee-level notices of a plan without writes
     observed: str = ""  # both sides' current content: a failure stores it, a change makes it due
     restores: int = 0  # cancelled occurrences put back (they count as creates for the brake)
+    # The mapping's status once every action applied; `pending`: the next run looks again (a
+    # restored series' occurrences can be read only once it is back).
+    then: Literal["synced", "pending"] = "synced"
     detail: Mapping[str, Any] = field(default_factory=dict)  # for the audit (values masked)
 
     @property

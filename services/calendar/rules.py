@@ -305,14 +305,15 @@ class Pair:
             notice = notices.restored(facts.kuerzel, self.ref, stamp, facts.to_notify, GOOGLE)
             call = restore_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel)
             # Deleting a series cancels its stored instances with it (occurrences put back
-            # earlier among them); this listing is the only one that brings them. A series gone
-            # for good (not listed, or 404) is inserted under a fresh id with fresh occurrences:
-            # its old instances stay cancelled.
+            # earlier among them); a listing since the delete brings them, events.instances of
+            # a deleted series does not (410): the restored series is looked at again by the next
+            # run. A series gone for good (not listed, or 404) is inserted under a fresh id with
+            # fresh occurrences: its old instances stay cancelled.
             found = exceptions(a, self.instances()) if self.event is not None else []
             puts, restores = self.put_backs(a, found)
             return self.plan(
                 "restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores,
-                **self.writing(GOOGLE, a),
+                then="pending" if a.series is not None else "synced", **self.writing(GOOGLE, a),
             )  # fmt: skip
         actions: list[Action] = [delete_termin(self.frnr)]
         if a.fingerprint() != m.advoware_fingerprint:  # edited in Advoware meanwhile: that edit is lost

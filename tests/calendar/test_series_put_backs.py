@@ -18,7 +18,7 @@ from services.calendar.series import exceptions
 from tests.calendar.conftest import CalEnv
 from tests.calendar.test_mapping_over_http import CASES
 from tests.calendar.test_times_and_series import SB, assert_quiet, move_one_cancel_one
-from tests.clients.conftest import admin_post
+from tests.clients.conftest import admin_post, set_faults
 
 pytestmark = pytest.mark.timeout(60)
 LATER = {"uhrzeitVon": "12:00:00", "uhrzeitBis": "13:30:00"}
@@ -100,4 +100,23 @@ async def test_a_purged_series_is_restored_whole_under_a_fresh_id(cal: CalEnv) -
     shown = [e for e in listing.items if e.get("status") != "cancelled"]
     assert [e.get("recurringEventId") for e in shown] == [restored] * 5, [e["id"] for e in shown]
     assert len(await cal.notices("event_restored")) == 1
+    await assert_quiet(cal)
+
+
+async def test_a_deleted_series_whose_first_restore_failed_gets_its_occurrences_back(cal: CalEnv) -> None:
+    """Found by the long state machine: the restore of a deleted series failed, so the next run's
+    listing no longer brought the occurrences the delete had cancelled, and events.instances of
+    a deleted series answers 410: the series came back without them. A restored series is looked
+    at again by the next run, when its instances can be read."""
+    calendar, master_id, _ = await put_back_series(cal)
+    await cal.owner.delegate(SB).delete_event(calendar, master_id)
+    await set_faults(cal.google_sim.root, {"method": "PATCH", "route": "*/events/*", "status": 503})
+    assert (await cal.sync()).failed == 1
+    await set_faults(cal.google_sim.root)
+    cal.clock.advance(hours=1)  # past the retry delay
+    outcome = await cal.converge()
+    assert outcome.status == "noop", (outcome.status, outcome.error)
+    everything = await cal.owner.list_instances(calendar, master_id, show_deleted=True)
+    assert len(everything) == 5 and all(i["status"] == "confirmed" for i in everything)
+    await assert_no_exceptions(cal, calendar, master_id)
     await assert_quiet(cal)
