@@ -39,7 +39,7 @@ class CalendarMapping:
     mapped_start: datetime | None = None
     mapped_end: datetime | None = None
     failure_count: int = 0
-    next_retry_at: datetime | None = None  # None while failed: wait until either side changes
+    next_retry_at: datetime | None = None  # failed: by the schedule, then the auto-reset (or a change)
     failure_reason: str | None = None
     # Both sides' content when the last failure was booked: a change of either side (another
     # fingerprint) makes a waiting failed mapping due again.

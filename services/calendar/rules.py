@@ -17,8 +17,8 @@ sides (`view.py`); appointments no mapping knows yet are `newcomers.py`'s. The r
 - What Advoware cannot express (a Google rule, exceptions of a series): on an Advoware-owned
   appointment the Google change is reverted (a cancelled occurrence restored), one notice; on a
   Google-owned one nothing is written to Advoware, the mapping fails with the reason, one notice.
-- A failed mapping waits for its retry time, or — after SYNC_MAX_FAILURES — for a change of
-  either side.
+- A failed mapping waits for its retry time — after SYNC_MAX_FAILURES for the auto-reset — or
+  for a change of either side.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | 
             return None  # the no-op path: nothing changed on either side
     key = observed_key(mapping, a or t_state, g or e_state)
     if mapping.status == "failed" and not is_open(mapping, facts.now) and key == mapping.failed_fingerprint:
-        return None  # waiting: not due yet, or out of retries until either side changes
+        return None  # waiting: not due yet (out of retries: the auto-reset), and neither side changed
     pair = Pair(view, mapping, facts, key, event, landed)
     if t_state in ("left_behind", "unconfirmed", "outside"):
         return None

@@ -232,6 +232,8 @@ class View:
         return [e for i, e in sorted(self.events.items()) if i not in self.by_event]
 
 
-def retry_at(policy: RetryPolicy, failures: int, now: datetime) -> datetime | None:
-    """When a mapping that failed `failures` times may be retried; None: it used up its tries."""
-    return None if failures >= policy.max_failures else now + policy.delay(failures)
+def retry_at(policy: RetryPolicy, failures: int, now: datetime) -> datetime:
+    """When a mapping that failed `failures` times may be retried: by the schedule, and once it
+    used up its tries at the auto-reset (SYNC_AUTO_RESET_HOURS, DECISIONS 30) — earlier when
+    either side changes."""
+    return now + (policy.auto_reset if failures >= policy.max_failures else policy.delay(failures))
