@@ -39,11 +39,15 @@ class CalendarMapping:
     mapped_start: datetime | None = None
     mapped_end: datetime | None = None
     failure_count: int = 0
-    next_retry_at: datetime | None = None  # None while failed: wait until either side changes
+    next_retry_at: datetime | None = None  # failed: by the schedule, then the auto-reset (or a change)
     failure_reason: str | None = None
     # Both sides' content when the last failure was booked: a change of either side (another
     # fingerprint) makes a waiting failed mapping due again.
     failed_fingerprint: str | None = None
+    # `<side>:<fingerprint>` of the content a write to that side carries, saved before the write
+    # (None once both sides agree): a side showing it holds the service's own write — applied,
+    # though its answer or the process was lost — not a user's edit.
+    write_intent: str | None = None
     id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

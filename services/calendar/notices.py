@@ -19,7 +19,7 @@ RESTORED = "event_restored"  # deleted in Google, restored from Advoware
 REVERTED = "change_reverted"  # a Google change Advoware cannot hold, undone (the series is Advoware's)
 MANUAL = "manual_action"  # Advoware cannot hold or refused a Google-born change: fix it by hand
 INVALID = "invalid"  # an Advoware Termin the sync cannot read
-PERMANENT = "permanently_failed"  # a mapping failed SYNC_MAX_FAILURES times: it waits for a change
+PERMANENT = "permanently_failed"  # failed SYNC_MAX_FAILURES times: waits for a change or the auto-reset
 BRAKE = "safety_brake"
 ADOPTION = "adoption_pending"  # events of a found calendar wait for `calendar adopt --apply`
 NO_EMAIL = "no_email"
@@ -74,7 +74,8 @@ def invalid(kuerzel: str, ref: str, reason: str, stamp: str, recipient: str | No
 def permanent(kuerzel: str, ref: str, reason: str, stamp: str, recipient: str | None) -> Notify:
     text = (
         f"Kalender {kuerzel}, {ref}: Synchronisation wiederholt fehlgeschlagen ({reason}); sie wird "
-        "erst wieder versucht, wenn sich der Termin auf einer Seite ändert."
+        "wieder versucht, wenn sich der Termin auf einer Seite ändert, spätestens nach der "
+        "Wartezeit (SYNC_AUTO_RESET_HOURS)."
     )
     return _notice(kuerzel, PERMANENT, f"{ref}:{stamp}", recipient, text)
 

@@ -5,7 +5,8 @@
   deletes it.
 - A write failed: the mapping keeps what did apply (a Termin POSTed before its link PATCH failed
   keeps its frNr) and is `failed` with the reason, one more failure and the retry time of the
-  retry policy; after SYNC_MAX_FAILURES it waits for a change of either side, one notice. A
+  retry policy; after SYNC_MAX_FAILURES it waits for a change of either side or the auto-reset
+  (SYNC_AUTO_RESET_HOURS, then the count starts over), one notice. A
   refused Advoware write (a 4xx) is notified to the employee's user. A write whose outcome is
   unknown earns its notices anyway: their once-keys name the contents, so the run that sees the
   conflict resolved sends nothing more, and one that resolves it again sends the same key.
@@ -66,7 +67,7 @@ def settle(plan: Plan, applied: Applied | None, booking: Booking) -> Outcome:
     if applied.ok:
         if plan.remove:
             return Outcome(delete=plan.base.id, notices=tuple(applied.notices))
-        done = replace(base, **plan.on_success, status="synced", failure_count=0, next_retry_at=None,
+        done = replace(base, **plan.on_success, status=plan.then, failure_count=0, next_retry_at=None,
                        failure_reason=None, failed_fingerprint=None)  # fmt: skip
         return Outcome(save=done, notices=tuple(applied.notices))
     failure = applied.failure
@@ -87,7 +88,8 @@ def settle(plan: Plan, applied: Applied | None, booking: Booking) -> Outcome:
 def fail(
     plan: Plan, base: CalendarMapping, reason: str, booking: Booking, earned: tuple[Notify, ...]
 ) -> Outcome:
-    count = base.failure_count + 1
+    # A mapping retried after it used up its tries (auto-reset, or a change) starts over.
+    count = (0 if base.failure_count >= booking.policy.max_failures else base.failure_count) + 1
     observed = plan.observed
     if observed.startswith("none|") and base.advoware_frnr is not None:
         # The Termin POST applied (its link PATCH did not): the next run sees the Termin.

@@ -7,7 +7,7 @@ Advoware are no EspoCRM records, so no `Patch`); each names the state item it ma
 
 - `google`: the event holds the planned content (its id, etag and `updated` from the answer),
 - `advoware`: the Termin holds it (its frNr and rowId from the answer),
-- `occurrence:<instance id>`: an exception of a series was put back.
+- `occurrence:<instance id>`: an exception of a series was put back (or cancelled).
 
 `on_success` are the mapping fields once every action applied (the contents both sides agree
 on, as fingerprints, and the span); a plan that stops half-way keeps only the answers of what
@@ -61,6 +61,9 @@ class Plan:
     notices: tuple[Notify, ...] = ()  # employee-level notices of a plan without writes
     observed: str = ""  # both sides' current content: a failure stores it, a change makes it due
     restores: int = 0  # cancelled occurrences put back (they count as creates for the brake)
+    # The mapping's status once every action applied; `pending`: the next run looks again (a
+    # restored series' occurrences can be read only once it is back).
+    then: Literal["synced", "pending"] = "synced"
     detail: Mapping[str, Any] = field(default_factory=dict)  # for the audit (values masked)
 
     @property
@@ -182,6 +185,13 @@ def put_occurrence(calendar_id: str, instance_id: str, body: Mapping[str, Any]) 
     return Call(GOOGLE, "patch_event", item, (calendar_id, instance_id, None), body, {item: True})
 
 
+def cancel_occurrence(calendar_id: str, instance_id: str) -> Call:
+    """Cancel an instance whose original start is no occurrence of its series any more (the
+    series was moved): left showing, it would be an occurrence the series does not have."""
+    item = f"occurrence:{instance_id}"
+    return Call(GOOGLE, "delete_event", item, (calendar_id, instance_id), None, {item: True})
+
+
 # -- Advoware writes --------------------------------------------------------------------------------
 
 CREATE = "create"
@@ -250,4 +260,9 @@ def span_fields(appointment: Appointment) -> dict[str, Any]:
 def agreed(appointment: Appointment) -> dict[str, Any]:
     """Mapping fields of a pair whose sides both hold `appointment`."""
     fp = appointment.fingerprint()
-    return {"advoware_fingerprint": fp, "google_fingerprint": fp, **span_fields(appointment)}
+    return {
+        "advoware_fingerprint": fp,
+        "google_fingerprint": fp,
+        "write_intent": None,
+        **span_fields(appointment),
+    }

@@ -9,7 +9,7 @@
 3. Only what the listings call for (`view.py`): the GET by frNr of mapped Termine missing from
    the window — skipped when there are more than the brake allows, which then brakes — and of
    Termine linked by unmapped events; the GET of open mappings' events the incremental listing
-   did not bring; the instances of open series.
+   did not bring; the instances of open or changed series.
 A no-change run therefore reads exactly one page from each system.
 """
 
@@ -78,9 +78,13 @@ async def read_employee(
     fetched: dict[str, JsonDict | None] = {}
     instances: dict[str, list[JsonDict]] = {}
     if calendar_id is not None:
-        for event_id in to_fetch(mappings, events, full, now):
+        series = series_to_list(mappings, termine, events, now)
+        listed = {e.get("id") for e in events}
+        # A series' instances are judged against its master as it is now: fetched if not listed.
+        masters = {s for s in series if s not in listed}
+        for event_id in sorted({*to_fetch(mappings, events, full, now), *masters}):
             fetched[event_id] = await _get_event(google, calendar_id, event_id)
-        for event_id in series_to_list(mappings, termine, now):
+        for event_id in series:
             instances[event_id] = await _instances(google, calendar_id, event_id, window)
     seen = [*events, *(e for e in fetched.values() if e is not None)]  # links of fetched events too
     confirmed = {

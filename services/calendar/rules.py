@@ -17,8 +17,8 @@ sides (`view.py`); appointments no mapping knows yet are `newcomers.py`'s. The r
 - What Advoware cannot express (a Google rule, exceptions of a series): on an Advoware-owned
   appointment the Google change is reverted (a cancelled occurrence restored), one notice; on a
   Google-owned one nothing is written to Advoware, the mapping fails with the reason, one notice.
-- A failed mapping waits for its retry time, or — after SYNC_MAX_FAILURES — for a change of
-  either side.
+- A failed mapping waits for its retry time — after SYNC_MAX_FAILURES for the auto-reset — or
+  for a change of either side.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from services.calendar.plans import (
     GOOGLE,
     Plan,
     agreed,
+    cancel_occurrence,
     create_termin,
     delete_event,
     delete_termin,
@@ -48,7 +49,7 @@ from services.calendar.plans import (
     span_fields,
     update_termin,
 )
-from services.calendar.series import exceptions, put_back
+from services.calendar.series import CANCEL, exceptions, put_back, untouched
 from services.calendar.termin_mapping import from_termin
 from services.calendar.view import JsonDict, View, is_open
 from services.calendar.window import SyncWindow
@@ -132,15 +133,16 @@ def decide_mapped(view: View, mapping: CalendarMapping, facts: Facts) -> Plan | 
     e_state, event = view.event_state(mapping)
     a = read_termin(termin) if t_state == "present" and termin is not None else None
     g = read_event(event) if e_state == "seen" and event is not None else None
-    if mapping.status == "synced" and e_state == "unchanged" and a is not None:
+    mapping, landed = with_landed_write(mapping, a, g)
+    if mapping.status == "synced" and e_state == "unchanged" and a is not None and not landed:
         # An incremental listing may bring only instances of a series (an occurrence moved or
         # cancelled) and not its master: those are a Google change all the same.
         if a.fp == mapping.advoware_fingerprint and not view.exceptions.get(str(mapping.google_event_id)):
             return None  # the no-op path: nothing changed on either side
     key = observed_key(mapping, a or t_state, g or e_state)
     if mapping.status == "failed" and not is_open(mapping, facts.now) and key == mapping.failed_fingerprint:
-        return None  # waiting: not due yet, or out of retries until either side changes
-    pair = Pair(view, mapping, facts, key, event)
+        return None  # waiting: not due yet (out of retries: the auto-reset), and neither side changed
+    pair = Pair(view, mapping, facts, key, event, landed)
     if t_state in ("left_behind", "unconfirmed", "outside"):
         return None
     if t_state in ("gone", "moved"):
@@ -174,13 +176,25 @@ class Pair:
     """The plan builders of one mapped appointment."""
 
     def __init__(
-        self, view: View, mapping: CalendarMapping, facts: Facts, key: str, event: JsonDict | None
+        self,
+        view: View,
+        mapping: CalendarMapping,
+        facts: Facts,
+        key: str,
+        event: JsonDict | None,
+        landed: bool = False,
     ) -> None:
         self.view, self.m, self.facts, self.key, self.event = view, mapping, facts, key, event
+        self.landed = landed  # `mapping` records a write that landed unrecorded: store it
         self.ref = ref_of(mapping)
 
     def plan(self, kind: Any, actions: list[Action] | None = None, **kw: Any) -> Plan:
-        return Plan(kind, self.ref, self.m, tuple(actions or ()), observed=self.key, **kw)
+        base = kw.pop("base", self.m)
+        return Plan(kind, self.ref, base, tuple(actions or ()), observed=self.key, **kw)
+
+    def writing(self, side: str, content: Appointment) -> dict[str, Any]:
+        """A plan's fields for writing `content` to `side`: the intent is saved first."""
+        return {"base": replace(self.m, write_intent=f"{side}:{content.fingerprint()}"), "intent": True}
 
     def fail(self, reason: str, notice: Notify) -> Plan:
         return self.plan("fail", failure=reason, notices=(notice,))
@@ -204,11 +218,20 @@ class Pair:
         g_changed = g is not None and (g.fp is None or g.fp != m.google_fingerprint)
         if a.series is not None:
             # Instances follow Google's master: they are judged against it as it is now (a
-            # series moved as a whole on either side is no exception of itself).
+            # series moved as a whole on either side is no exception of itself). Occurrences put
+            # back earlier and untouched since are the service's copies, no employee's change.
             series = g.appointment if g is not None and g.appointment is not None else a
-            found = exceptions(series, self.view.exceptions.get(str(m.google_event_id), {}).values())
-            if found:
+            found = exceptions(series, self.instances())
+            if any(not untouched(i) for i, _ in found):
                 return self.series_exceptions(a, found, a_changed, g if g_changed else None)
+        plan = self.settle(a, a_changed, g, g_changed)
+        if a.series is None:
+            return plan
+        google = g.appointment if g is not None else None
+        return self.follow(plan, google if plan is not None and plan.kind == "update_advoware" else a)
+
+    def settle(self, a: Appointment, a_changed: bool, g: Read | None, g_changed: bool) -> Plan | None:
+        facts, m = self.facts, self.m
         if g is not None and g.appointment is None and g_changed:
             return self.not_expressible(a, str(g.reason))
         link_missing = self.event is not None and linked_frnr(self.event) != m.advoware_frnr
@@ -221,7 +244,9 @@ class Pair:
                     [link_event(facts.calendar_id, str(m.google_event_id), facts.kuerzel, self.frnr)],
                     on_success=agreed(a),
                 )
-            return None if m.status == "synced" else self.plan("agree", on_success=agreed(a))
+            return (
+                None if m.status == "synced" and not self.landed else self.plan("agree", on_success=agreed(a))
+            )
         assert g is None or g.appointment is not None
         google = g.appointment if g is not None else None
         if a_changed and not g_changed:
@@ -238,6 +263,25 @@ class Pair:
         notice = notices.conflict(facts.kuerzel, self.ref, "google", contents, facts.to_notify, ADVOWARE)
         return self.to_advoware(google, link_missing, notice)
 
+    def instances(self) -> list[JsonDict]:
+        return list(self.view.exceptions.get(str(self.m.google_event_id), {}).values())
+
+    def follow(self, plan: Plan | None, target: Appointment | None) -> Plan | None:
+        """A series' plan with the occurrences put back earlier brought to `target`, what the
+        series becomes (stored instances do not follow their master); no notice: nobody changed
+        them. Copies found stale beside an unchanged series are brought back alone."""
+        if target is None or (plan is not None and (plan.remove or plan.failure is not None)):
+            return plan
+        copies = [i for i in self.instances() if untouched(i)]
+        puts, restores = self.put_backs(target, exceptions(target, copies))
+        if not puts:
+            return plan
+        if plan is None:
+            return self.plan("update_google", puts, on_success=agreed(target), restores=restores)
+        calls = [x for x in plan.actions if not isinstance(x, Notify)]
+        told = [x for x in plan.actions if isinstance(x, Notify)]
+        return replace(plan, actions=(*calls, *puts, *told), restores=plan.restores + restores)
+
     def to_google(self, a: Appointment, notice: Notify | None = None) -> Plan:
         # With the etag as last seen: a user's edit after that fails the write (412) instead of
         # being overwritten unseen; the next run sees it and decides again.
@@ -245,11 +289,13 @@ class Pair:
         call = patch_event(
             self.facts.calendar_id, str(self.m.google_event_id), a, self.frnr, self.facts.kuerzel, etag
         )
-        return self.plan("update_google", [call, *([notice] if notice else [])], on_success=agreed(a))
+        actions: list[Action] = [call, *([notice] if notice else [])]
+        return self.plan("update_google", actions, on_success=agreed(a), **self.writing(GOOGLE, a))
 
     def to_advoware(self, g: Appointment, link_missing: bool, notice: Notify | None = None) -> Plan:
+        base = replace(self.m, write_intent=f"{ADVOWARE}:{g.fingerprint()}")
         return update_advoware(
-            self.m, self.ref, g, self.facts, link=link_missing, notice=notice, observed=self.key
+            base, self.ref, g, self.facts, link=link_missing, notice=notice, observed=self.key, intent=True
         )
 
     def deleted_in_google(self, a: Appointment) -> Plan:
@@ -259,10 +305,16 @@ class Pair:
             notice = notices.restored(facts.kuerzel, self.ref, stamp, facts.to_notify, GOOGLE)
             call = restore_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel)
             # Deleting a series cancels its stored instances with it (occurrences put back
-            # earlier among them); this listing is the only one that brings them.
-            found = exceptions(a, self.view.exceptions.get(str(m.google_event_id), {}).values())
+            # earlier among them); a listing since the delete brings them, events.instances of
+            # a deleted series does not (410): the restored series is looked at again by the next
+            # run. A series gone for good (not listed, or 404) is inserted under a fresh id with
+            # fresh occurrences: its old instances stay cancelled.
+            found = exceptions(a, self.instances()) if self.event is not None else []
             puts, restores = self.put_backs(a, found)
-            return self.plan("restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores)
+            return self.plan(
+                "restore_google", [call, *puts, notice], on_success=agreed(a), restores=restores,
+                then="pending" if a.series is not None else "synced", **self.writing(GOOGLE, a),
+            )  # fmt: skip
         actions: list[Action] = [delete_termin(self.frnr)]
         if a.fingerprint() != m.advoware_fingerprint:  # edited in Advoware meanwhile: that edit is lost
             contents = (a.fingerprint(), "deleted")
@@ -292,10 +344,13 @@ class Pair:
             )
         target = a
         actions: list[Action] = []
+        intent: dict[str, Any] = {}
         if google is not None and google.appointment is not None and not a_changed:
             target = google.appointment
             actions.append(update_termin(self.frnr, target, facts.kuerzel))
+            intent = self.writing(ADVOWARE, target)
         elif a_changed or google is not None:
+            intent = self.writing(GOOGLE, a)
             actions.append(
                 patch_event(facts.calendar_id, str(m.google_event_id), a, self.frnr, facts.kuerzel, None)
             )
@@ -304,12 +359,16 @@ class Pair:
                 actions.append(
                     notices.conflict(facts.kuerzel, self.ref, "advoware", contents, facts.to_notify, GOOGLE)
                 )
-        puts, restores = self.put_backs(target, found)
+        ids = {str(i["id"]) for i, _ in found}
+        copies = [i for i in self.instances() if untouched(i) and str(i["id"]) not in ids]
+        puts, restores = self.put_backs(target, [*found, *exceptions(target, copies)])
         actions += puts
         items = tuple(i for c in actions for i in getattr(c, "advances", {}))
         notice = notices.reverted(facts.kuerzel, self.ref, reason, self.key, facts.to_notify, GOOGLE)
         notice = replace(notice, requires=items)
-        return self.plan("revert_google", [*actions, notice], on_success=agreed(target), restores=restores)
+        return self.plan(
+            "revert_google", [*actions, notice], on_success=agreed(target), restores=restores, **intent
+        )
 
     def put_backs(self, series: Appointment, found: list[tuple[JsonDict, str]]) -> tuple[list[Action], int]:
         """The PATCHes that put the `found` exceptions back as `series` has them, and how many of
@@ -318,10 +377,26 @@ class Pair:
         restores = 0
         for instance, why in found:
             body = put_back(series, instance, self.frnr, self.facts.kuerzel)
-            if body is not None:
+            if body == CANCEL:
+                puts.append(cancel_occurrence(self.facts.calendar_id, str(instance["id"])))
+            elif isinstance(body, dict):
                 puts.append(put_occurrence(self.facts.calendar_id, str(instance["id"]), body))
                 restores += why == "cancelled occurrence"
         return puts, restores
+
+
+def with_landed_write(
+    mapping: CalendarMapping, a: Read | None, g: Read | None
+) -> tuple[CalendarMapping, bool]:
+    """The mapping as if the write it names had been recorded, when that side shows it (the
+    write landed; its answer, or the process, was lost): both sides held that content then. So a
+    side showing the service's own write is no edit, and the other side's later edit is one."""
+    side, _, content = (mapping.write_intent or "").partition(":")
+    shown = a if side == ADVOWARE else g if side == GOOGLE else None
+    if shown is None or not content or shown.fp != content:
+        return mapping, False
+    landed = replace(mapping, advoware_fingerprint=content, google_fingerprint=content, write_intent=None)
+    return landed, True
 
 
 def update_advoware(
@@ -333,14 +408,16 @@ def update_advoware(
     link: bool,
     notice: Notify | None = None,
     observed: str = "",
+    intent: bool = False,
 ) -> Plan:
-    """PUT the Google content into the Termin (and write the link into the event if missing)."""
+    """PUT the Google content into the Termin (and write the link into the event if missing);
+    `intent`: `base` (naming the write) is saved before it."""
     assert base.advoware_frnr is not None and base.google_event_id
     actions: list[Action] = [update_termin(base.advoware_frnr, g, facts.kuerzel)]
     if link:
         actions.append(link_event(facts.calendar_id, base.google_event_id, facts.kuerzel, base.advoware_frnr))
     actions += [notice] if notice else []
-    return Plan("update_advoware", ref, base, tuple(actions), agreed(g), observed=observed)
+    return Plan("update_advoware", ref, base, tuple(actions), agreed(g), observed=observed, intent=intent)
 
 
 def create_plan(view: View, facts: Facts, base: CalendarMapping, event: JsonDict, g: Read) -> Plan:

@@ -33,9 +33,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from services.calendar.event_mapping import is_instance
+from services.calendar.event_mapping import from_event, is_instance
 from services.calendar.ids import linked_frnr
 from services.calendar.mappings import CalendarMapping
+from services.calendar.model import NotExpressible
+from services.calendar.termin_mapping import from_termin
 from services.calendar.window import SyncWindow
 from services.sync.policy import RetryPolicy
 
@@ -123,15 +125,33 @@ def to_fetch(
 
 
 def series_to_list(
-    mappings: Sequence[CalendarMapping], termine: Sequence[JsonDict], now: datetime
-) -> list[str]:
-    """Open mappings of a series: their exceptions are read with events.instances."""
-    series = {_frnr(t) for t in termine if t.get("turnus") in (1, True)}
+    mappings: Sequence[CalendarMapping], termine: Sequence[JsonDict], events: Sequence[JsonDict],
+    now: datetime,
+) -> list[str]:  # fmt: skip
+    """Mappings of a series that are open or changed on either side (their Termin, or their
+    master in the listing): their exceptions are read with events.instances — a change of the
+    series must reach the occurrences put back earlier, which do not follow their master."""
+    series = {_frnr(t): t for t in termine if t.get("turnus") in (1, True)}
+    masters = {str(e.get("id")): e for e in events if not is_instance(e)}
+
+    def changed(m: CalendarMapping) -> bool:
+        master = masters.get(str(m.google_event_id))
+        return _content(from_termin, series[int(m.advoware_frnr or 0)]) != m.advoware_fingerprint or (
+            master is not None and _content(from_event, master) != m.google_fingerprint
+        )
+
     return sorted(
         m.google_event_id
         for m in mappings
-        if m.google_event_id and m.advoware_frnr in series and is_open(m, now)
+        if m.google_event_id and m.advoware_frnr in series and (is_open(m, now) or changed(m))
     )
+
+
+def _content(read: Any, body: JsonDict) -> str | None:
+    try:
+        return str(read(body).fingerprint())
+    except NotExpressible:
+        return None
 
 
 def _frnr(termin: Mapping[str, Any]) -> int:
@@ -212,6 +232,8 @@ class View:
         return [e for i, e in sorted(self.events.items()) if i not in self.by_event]
 
 
-def retry_at(policy: RetryPolicy, failures: int, now: datetime) -> datetime | None:
-    """When a mapping that failed `failures` times may be retried; None: it used up its tries."""
-    return None if failures >= policy.max_failures else now + policy.delay(failures)
+def retry_at(policy: RetryPolicy, failures: int, now: datetime) -> datetime:
+    """When a mapping that failed `failures` times may be retried: by the schedule, and once it
+    used up its tries at the auto-reset (SYNC_AUTO_RESET_HOURS, DECISIONS 30) — earlier when
+    either side changes."""
+    return now + (policy.auto_reset if failures >= policy.max_failures else policy.delay(failures))

@@ -10,7 +10,7 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +65,18 @@ class CalEnv:
 
     async def converge(self, kuerzel: str = "SB", runs: int = 8, **kw: Any) -> EmployeeOutcome:
         """Sync until a run writes nothing and no mapping waits for a retry (the clock moved past
-        every retry delay between runs)."""
+        every retry delay between runs; with nothing else to do, to the next retry time, which
+        may be the auto-reset of a mapping that used up its tries)."""
         outcome = await self.sync(kuerzel, **kw)
         for _ in range(runs):
             waiting = [m for m in await self.mappings(kuerzel) if m.status != "synced"]
             if outcome.status == "noop" and not waiting:
                 return outcome
-            self.clock.advance(minutes=10)
+            due = [m.next_retry_at for m in waiting if m.next_retry_at is not None]
+            step = timedelta(minutes=10)
+            if outcome.status == "noop" and due:
+                step = max(step, min(due) - self.clock())
+            self.clock.advance(seconds=step.total_seconds())
             outcome = await self.sync(kuerzel, **kw)
         return outcome
 

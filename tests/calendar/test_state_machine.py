@@ -25,6 +25,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -51,6 +52,7 @@ DELETED = "deleted"
 KINDS = ("timed", "all-day", "multi-day", "weekly")
 TEXTS = ("Besprechung", "Gerichtstermin", "Mandant", "Frist")
 FAULTS = ("fail", "lost", "crash", "rate")
+CRASH_LATENCY_MS = 300  # a crashed write's answer is held back this long (the process dies meanwhile)
 WRITE_ROUTES = {  # (simulator, method, route glob) of each write
     "insert event": ("google", "POST", "*/events"),
     "patch event": ("google", "PATCH", "*/events/*"),
@@ -124,6 +126,7 @@ class CalendarMachine(RuleBasedStateMachine):
         self.pairs: list[Pair] = []
         self.steps = 0
         self.crashes: list[int] = []
+        self.last_crash = 0.0  # time.monotonic() of the last crash
         self.day = 0
         self.seen_a: dict[int, set[str]] = {}  # every content each Termin had after a step
         self.seen_g: dict[str, set[str]] = {}  # the same for each event
@@ -292,7 +295,7 @@ class CalendarMachine(RuleBasedStateMachine):
                 set_faults(self.cal.google_sim.root, {"route": "/calendar/v3/*", "status": 429, "rate": 0.34})
             )
         if fault == "crash":
-            self._run(set_faults(root, {**rule_, "status": None, "latency_after_ms": 300}))
+            self._run(set_faults(root, {**rule_, "status": None, "latency_after_ms": CRASH_LATENCY_MS}))
             self._run(self._crash(sim))
         else:
             with contextlib.suppress(Exception):  # a failed read: the engine would retry the job
@@ -317,6 +320,7 @@ class CalendarMachine(RuleBasedStateMachine):
             return
         await asyncio.sleep(0.02)
         self.crashes.append(self.steps)
+        self.last_crash = time.monotonic()
         run.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await run
@@ -397,9 +401,17 @@ class CalendarMachine(RuleBasedStateMachine):
         outcome = self._run(self.cal.converge(runs=12))
         assert outcome.status == "noop", (outcome.status, outcome.error)
         self.check_agreements()
+        # The simulator counts a dead run's last write when its held-back answer goes out, which
+        # may be after the counters are reset (found as a one-off 'a converged sync wrote' that
+        # hypothesis could not replay: a PUT counted with no plan run): let it go out first.
+        self._run(asyncio.sleep(max(0.0, self.last_crash + CRASH_LATENCY_MS / 1000 + 0.1 - time.monotonic())))
         self.cal.reset_counters()
-        assert self._run(self.cal.sync()).status == "noop" and self.cal.writes() == 0, (
-            "a converged sync wrote"
+        again = self._run(self.cal.sync())
+        assert again.status == "noop" and self.cal.writes() == 0, (
+            "a converged sync wrote",
+            again.status,
+            dict(again.done),
+            {k: n for k, n in [*self.cal.google_calls().items(), *self.cal.advo_calls().items()]},
         )
         events = self.live_events()
         for pair in self.pairs:
